@@ -1,0 +1,28 @@
+"""Value objects shared by every layer: events, statuses, ids, retry policy."""
+
+from runstream.model.events import Event, EventType, NewEvent
+from runstream.model.execution import (
+    ChildInfo,
+    ExecutionType,
+    PromiseInfo,
+    Snapshot,
+    Status,
+    TaskInfo,
+)
+from runstream.model.ids import is_uuid, new_id
+from runstream.model.retry import RetryPolicy
+
+__all__ = [
+    "ChildInfo",
+    "Event",
+    "EventType",
+    "ExecutionType",
+    "NewEvent",
+    "PromiseInfo",
+    "RetryPolicy",
+    "Snapshot",
+    "Status",
+    "TaskInfo",
+    "is_uuid",
+    "new_id",
+]
