@@ -7,6 +7,7 @@ The tree::
     └── Exception
         └── RunstreamError
             ├── ExecutionNotFound      unknown (or other org's) execution id
+            ├── UnknownKind            no workflow or task registered under that name
             ├── InvalidState           the execution is in the wrong state for the request
             ├── StoreError             the store could not do what was asked (driver errors translated)
             ├── LeaseLost              a task completion from an expired or superseded lease
@@ -40,6 +41,14 @@ class ExecutionNotFound(RunstreamError):
     def __init__(self, execution_id: str) -> None:
         super().__init__(f"execution {execution_id} not found")
         self.execution_id = execution_id
+
+
+class UnknownKind(RunstreamError):
+    """No workflow or task of that name is registered on the app."""
+
+    def __init__(self, kind: str, what: str = "workflow or task") -> None:
+        super().__init__(f"unknown {what} kind {kind!r}")
+        self.kind = kind
 
 
 class InvalidState(RunstreamError):

@@ -1,0 +1,1 @@
+"""The engine: apps, contexts, workflow activations, the task worker and ``Engine``."""

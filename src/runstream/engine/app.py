@@ -1,0 +1,130 @@
+"""``rs.App``: the registry of workflows and tasks that an engine runs."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from runstream.errors import UnknownKind
+from runstream.model import RetryPolicy
+
+if TYPE_CHECKING:
+    from runstream.engine.context import TaskContext, WorkflowContext
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowDef:
+    """A registered workflow."""
+
+    name: str
+    fn: Callable[[WorkflowContext, Any], Awaitable[Any]]
+    takes_input: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDef:
+    """A registered task."""
+
+    name: str
+    fn: Callable[[TaskContext, Any], Awaitable[Any]]
+    takes_input: bool
+    retries: int
+    """Retries after the first attempt."""
+    timeout: float | None
+    """Seconds one attempt may run."""
+    retry_policy: RetryPolicy
+
+
+def _takes_input(fn: Callable[..., Any], what: str) -> bool:
+    if not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"{what} {fn.__qualname__} must be an async function")
+    params = list(inspect.signature(fn).parameters.values())
+    if not params or len(params) > 2:
+        raise TypeError(f"{what} {fn.__qualname__} takes (ctx) or (ctx, input)")
+    return len(params) == 2
+
+
+class App:
+    """A named collection of workflows and tasks.
+
+    Example::
+
+        app = rs.App("demo")
+
+        @app.task(retries=3)
+        async def fetch(ctx: rs.TaskContext, url: str) -> dict: ...
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.workflows: dict[str, WorkflowDef] = {}
+        self.tasks: dict[str, TaskDef] = {}
+
+    def workflow(self, name: str | None = None) -> Callable[[F], F]:
+        """Register an async ``fn(ctx: WorkflowContext[, input])`` as a workflow."""
+
+        def register(fn: F) -> F:
+            wf_name = name or fn.__name__
+            self._check_free(wf_name)
+            self.workflows[wf_name] = WorkflowDef(wf_name, fn, _takes_input(fn, "workflow"))
+            fn.__runstream_name__ = wf_name  # type: ignore[attr-defined]
+            return fn
+
+        return register
+
+    def task(
+        self,
+        name: str | None = None,
+        *,
+        retries: int = 0,
+        timeout: float | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> Callable[[F], F]:
+        """Register an async ``fn(ctx: TaskContext[, input])`` as a task."""
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be > 0")
+
+        def register(fn: F) -> F:
+            task_name = name or fn.__name__
+            self._check_free(task_name)
+            self.tasks[task_name] = TaskDef(
+                task_name, fn, _takes_input(fn, "task"), retries, timeout,
+                retry_policy or RetryPolicy(),
+            )
+            fn.__runstream_name__ = task_name  # type: ignore[attr-defined]
+            return fn
+
+        return register
+
+    def _check_free(self, name: str) -> None:
+        if name in self.workflows or name in self.tasks:
+            raise ValueError(f"{name!r} is already registered on app {self.name!r}")
+
+    def get_workflow(self, ref: str | Callable[..., Any]) -> WorkflowDef:
+        """The workflow registered under ``ref`` (a name or the decorated function)."""
+        name = kind_name(ref)
+        try:
+            return self.workflows[name]
+        except KeyError:
+            raise UnknownKind(name, "workflow") from None
+
+    def get_task(self, ref: str | Callable[..., Any]) -> TaskDef:
+        """The task registered under ``ref`` (a name or the decorated function)."""
+        name = kind_name(ref)
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise UnknownKind(name, "task") from None
+
+
+def kind_name(ref: str | Callable[..., Any]) -> str:
+    """The registered name of a workflow or task given by name or function."""
+    if isinstance(ref, str):
+        return ref
+    return str(getattr(ref, "__runstream_name__", getattr(ref, "__name__", ref)))

@@ -1,0 +1,255 @@
+"""``rs.Engine``: start, watch and steer executions; runs the worker loops in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import orjson
+
+from runstream.engine.app import App
+from runstream.engine.consolidated import consolidated
+from runstream.engine.context import Emitter
+from runstream.engine.hub import Hub
+from runstream.engine.runner import WorkflowRunner
+from runstream.engine.worker import TaskWorker
+from runstream.errors import ExecutionFailed, ExecutionNotFound
+from runstream.model import Event, ExecutionType, Snapshot, Status, new_id
+from runstream.store import Store, open_store
+from runstream.store.base import NewExecution, Wake
+
+log = logging.getLogger("runstream.engine")
+
+
+class ExecutionHandle:
+    """A reference to one execution."""
+
+    def __init__(self, engine: Engine, execution_id: str) -> None:
+        self._engine = engine
+        self.id = execution_id
+
+    def __repr__(self) -> str:
+        return f"ExecutionHandle({self.id!r})"
+
+    def stream(self, after: int = 0, *, consolidated: bool = False) -> AsyncIterator[Event]:
+        """The execution's events after seq ``after``, then live, ending after the terminal
+        event; ``consolidated=True`` adds every descendant's events (``after`` ignored)."""
+        if consolidated:
+            return self._engine._consolidated_events(self.id)
+        return self._engine.stream(self.id, after)
+
+    async def result(self, timeout: float | None = None) -> Any:
+        """Wait for the end and return the output; raises ``ExecutionFailed``."""
+        async with asyncio.timeout(timeout):
+            snap = await self._engine.get(self.id)
+            if not snap.status.is_terminal:
+                async for _ in self._engine.stream(self.id, snap.last_seq):
+                    pass
+                snap = await self._engine.get(self.id)
+        if snap.status == Status.COMPLETED:
+            return snap.output
+        raise ExecutionFailed(self.id, str(snap.status), snap.error)
+
+    async def get(self) -> Snapshot:
+        return await self._engine.get(self.id)
+
+
+class Engine:
+    """Runs an ``App`` on a store; use as ``async with rs.Engine(app) as engine``."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        store: str | Store = "sqlite:///./runstream.db",
+        worker: bool = True,
+        concurrency: int = 100,
+        lease_timeout: float = 30.0,
+        poll_interval: float = 1.0,
+        shutdown_grace: float = 2.0,
+        worker_id: str | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        if lease_timeout <= 0:
+            raise ValueError("lease_timeout must be > 0")
+        self.app = app
+        self.store = open_store(store) if isinstance(store, str) else store
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
+        self.hub = Hub(self.store)
+        self._worker_enabled = worker
+        self._lease = lease_timeout
+        self._poll = poll_interval
+        self._grace = shutdown_grace
+        self._concurrency = concurrency
+        self._emitter = Emitter(self.store.append_events)
+        self._runner: WorkflowRunner | None = None
+        self._worker: TaskWorker | None = None
+        self._timer_wake: asyncio.Event | None = None
+        self._loops: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def __aenter__(self) -> Engine:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Open the store and, with ``worker=True``, start the worker loops."""
+        await self.store.open(self)
+        if not self._worker_enabled:
+            return
+        self._timer_wake = asyncio.Event()
+        self._runner = WorkflowRunner(
+            self.app, self.store, worker_id=self.worker_id, concurrency=self._concurrency,
+            lease=self._lease, poll_interval=self._poll,
+        )
+        self._worker = TaskWorker(
+            self.app, self.store, self._emitter, worker_id=self.worker_id,
+            concurrency=self._concurrency, lease=self._lease, poll_interval=self._poll,
+        )
+        self._loops = [
+            asyncio.create_task(self._runner.run(), name="runstream-workflows"),
+            asyncio.create_task(self._worker.run(), name="runstream-tasks"),
+            asyncio.create_task(self._timers(), name="runstream-timers"),
+            asyncio.create_task(self._sweep(), name="runstream-leases"),
+        ]
+
+    async def close(self) -> None:
+        """Let running task attempts finish (``shutdown_grace``), stop, close the store."""
+        if self._worker is not None:
+            await self._worker.drain(self._grace)
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+        self._emitter.flush()
+        await self.store.close()
+
+    # -- StoreListener -------------------------------------------------------------------
+    def on_events(self, events: Sequence[Event]) -> None:
+        self.hub.publish(events)
+
+    def on_wake(self, what: frozenset[Wake]) -> None:
+        if self._runner is not None and "workflows" in what:
+            self._runner.wake()
+        if self._worker is not None and "tasks" in what:
+            self._worker.wake()
+        if self._timer_wake is not None and "timers" in what:
+            self._timer_wake.set()
+
+    async def _timers(self) -> None:
+        assert self._timer_wake is not None
+        while True:
+            self._timer_wake.clear()
+            next_at = await self.store.fire_timers()
+            delay = self._poll * 5 if next_at is None else max(0.0, next_at - time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_wake.wait(), min(delay, self._poll * 5))
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(min(self._lease / 2, 5.0))
+            await self.store.expire_leases()
+
+    # -- starting ------------------------------------------------------------------------
+    async def start(
+        self, workflow: str | Callable[..., Any], input: Any = None, *, org: str = "default"
+    ) -> ExecutionHandle:
+        """Start a workflow execution."""
+        wf = self.app.get_workflow(workflow)
+        orjson.dumps(input)
+        execution_id = new_id()
+        await self.store.create_execution(
+            NewExecution(execution_id, org, wf.name, ExecutionType.WORKFLOW, input)
+        )
+        return ExecutionHandle(self, execution_id)
+
+    async def start_task(
+        self, task: str | Callable[..., Any], input: Any = None, *, org: str = "default"
+    ) -> ExecutionHandle:
+        """Start a standalone task execution (its own log)."""
+        t = self.app.get_task(task)
+        orjson.dumps(input)
+        execution_id = new_id()
+        await self.store.create_execution(NewExecution(
+            execution_id, org, t.name, ExecutionType.TASK, input,
+            max_retries=t.retries, retry_policy=t.retry_policy, timeout=t.timeout,
+        ))
+        return ExecutionHandle(self, execution_id)
+
+    def handle(self, execution_id: str) -> ExecutionHandle:
+        return ExecutionHandle(self, execution_id)
+
+    # -- reading -------------------------------------------------------------------------
+    async def get(self, execution_id: str) -> Snapshot:
+        """The execution's snapshot; raises ``ExecutionNotFound``."""
+        return await self.store.get_snapshot(execution_id)
+
+    async def list_executions(
+        self,
+        *,
+        org: str = "default",
+        type: ExecutionType = ExecutionType.WORKFLOW,
+        status: Status | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Snapshot], str | None]:
+        """A page of executions, newest first, and the cursor of the next page."""
+        return await self.store.list_executions(
+            org=org, type=type, status=status, kind=kind, limit=limit, cursor=cursor
+        )
+
+    async def events(self, execution_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        """A page of the log; raises ``ExecutionNotFound``."""
+        events = await self.store.read_events(execution_id, after, limit)
+        if not events:
+            await self.get(execution_id)
+        return events
+
+    def stream(self, execution_id: str, after: int = 0) -> AsyncIterator[Event]:
+        """Events after seq ``after``, then live; ends after the terminal event."""
+        return self.hub.subscribe(execution_id, after)
+
+    def stream_consolidated(
+        self, execution_id: str, cursor: str | None = None
+    ) -> AsyncIterator[tuple[str, Event]]:
+        """The execution's and its descendants' events, each with its resume cursor."""
+        return consolidated(self.hub, self.store, execution_id, cursor)
+
+    async def _consolidated_events(self, execution_id: str) -> AsyncIterator[Event]:
+        async for _, event in self.stream_consolidated(execution_id):
+            yield event
+
+    # -- steering ------------------------------------------------------------------------
+    async def cancel(self, execution_id: str, reason: str | None = None) -> None:
+        """Cancel an execution with its tasks, timers and children; idempotent."""
+        await self.store.request_cancel(execution_id, reason)
+
+    async def send_message(self, execution_id: str, message: Any) -> str:
+        """Queue a message for the workflow's ``ctx.receive()``; returns its id."""
+        orjson.dumps(message)
+        message_id = new_id()
+        await self.store.post_message(execution_id, message_id, message)
+        return message_id
+
+    async def resolve_promise(self, execution_id: str, name: str, value: Any = None) -> None:
+        """Resolve a promise (first write wins)."""
+        orjson.dumps(value)
+        await self.store.settle_promise(execution_id, name, value=value)
+
+    async def reject_promise(self, execution_id: str, name: str, error: str) -> None:
+        """Reject a promise (first write wins)."""
+        await self.store.settle_promise(execution_id, name, error=str(error))
+
+
+__all__ = ["Engine", "ExecutionHandle", "ExecutionNotFound"]

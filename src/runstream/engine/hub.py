@@ -1,0 +1,115 @@
+"""Live fan-out of committed events to subscribers, with replay from the store.
+
+Each watched execution has one ``Topic``: a ring of its newest events, filled by the
+store's after-commit notification. A subscriber holds only a cursor (the last seq it
+yielded). It reads the ring while the ring covers its cursor, and the store otherwise (a
+fresh subscriber replaying history, or a slow one the ring has left behind), so no
+subscriber owns a buffer and none can hold back the producer or the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+
+from runstream.model import Event
+from runstream.store.base import Store
+
+PAGE = 500
+
+
+class Topic:
+    """The newest events of one execution's log, and the subscribers waiting for more."""
+
+    __slots__ = ("execution_id", "ring", "subscribers", "_waiter")
+
+    def __init__(self, execution_id: str, size: int) -> None:
+        self.execution_id = execution_id
+        self.ring: deque[Event] = deque(maxlen=size)
+        self.subscribers = 0
+        self._waiter: asyncio.Future[None] | None = None
+
+    def push(self, event: Event) -> None:
+        if self.ring and event.seq != self.ring[-1].seq + 1:
+            self.ring.clear()
+        self.ring.append(event)
+        if self._waiter is not None:
+            if not self._waiter.done():
+                self._waiter.set_result(None)
+            self._waiter = None
+
+    def after(self, cursor: int) -> list[Event] | None:
+        """Events with seq > cursor if the ring covers them, else None (ask the store)."""
+        if not self.ring or self.ring[0].seq > cursor + 1:
+            return None
+        if self.ring[-1].seq <= cursor:
+            return []
+        return [e for e in self.ring if e.seq > cursor]
+
+    async def wait(self, cursor: int) -> None:
+        """Return once an event after ``cursor`` has been pushed."""
+        if self.ring and self.ring[-1].seq > cursor:
+            return
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._waiter)
+
+
+class Hub:
+    """Topics by execution id; one per execution however many subscribers it has."""
+
+    def __init__(self, store: Store, ring_size: int = 1024) -> None:
+        self._store = store
+        self._ring_size = ring_size
+        self._topics: dict[str, Topic] = {}
+
+    @property
+    def subscriptions(self) -> int:
+        """Open subscriptions (a gauge for leak checks)."""
+        return sum(t.subscribers for t in self._topics.values())
+
+    @property
+    def topics(self) -> int:
+        return len(self._topics)
+
+    def publish(self, events: Sequence[Event]) -> None:
+        topics = self._topics
+        for event in events:
+            topic = topics.get(event.execution_id)
+            if topic is not None:
+                topic.push(event)
+
+    async def subscribe(self, execution_id: str, after: int = 0) -> AsyncIterator[Event]:
+        """Events of one log with seq > ``after``: history, then live; ends after the
+        terminal event."""
+        topic = self._topics.get(execution_id)
+        if topic is None:
+            topic = self._topics[execution_id] = Topic(execution_id, self._ring_size)
+        topic.subscribers += 1
+        try:
+            cursor = after
+            while True:
+                events = topic.after(cursor)
+                if events is None:
+                    events = await self._store.read_events(execution_id, cursor, PAGE)
+                    if not events:
+                        events = topic.after(cursor) or []
+                    if not events and await self._closed(execution_id, cursor):
+                        return
+                for event in events:
+                    cursor = event.seq
+                    yield event
+                    if event.is_terminal:
+                        return
+                if not events:
+                    await topic.wait(cursor)
+        finally:
+            topic.subscribers -= 1
+            if topic.subscribers == 0 and self._topics.get(execution_id) is topic:
+                del self._topics[execution_id]
+
+    async def _closed(self, execution_id: str, cursor: int) -> bool:
+        """True when the log is finished and nothing is left after ``cursor``."""
+        snap = await self._store.get_snapshot(execution_id)
+        return snap.status.is_terminal and snap.last_seq <= cursor

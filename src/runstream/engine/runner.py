@@ -1,0 +1,186 @@
+"""Workflow activations: claim a ready workflow, bring its code up to date, commit.
+
+An activation replays the code from history (or reuses the instance cached from the
+previous activation when nothing else touched it), feeds what happened since as one new
+batch, runs the code until it waits again, and commits the new steps atomically. Waiting
+workflows hold neither a worker slot nor, beyond the bounded cache, memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from runstream.engine.app import App, WorkflowDef
+from runstream.engine.context import WorkflowContext
+from runstream.engine.instance import WorkflowInstance
+from runstream.errors import LeaseLost, UnknownKind
+from runstream.model import Status
+from runstream.store.base import Activation, Command, History, Outcome, StepRecord, Store
+
+log = logging.getLogger("runstream.runner")
+
+
+class WorkflowRunner:
+    """Runs activations for one engine, at most ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        app: App,
+        store: Store,
+        *,
+        worker_id: str,
+        concurrency: int,
+        lease: float,
+        poll_interval: float,
+        cache_size: int = 256,
+    ) -> None:
+        self._app = app
+        self._store = store
+        self._worker_id = worker_id
+        self._lease = lease
+        self._poll = poll_interval
+        self._slots = concurrency
+        self._active: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._cache: OrderedDict[str, WorkflowInstance] = OrderedDict()
+        self._cache_size = cache_size
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Claim and activate ready workflows until cancelled."""
+        try:
+            while True:
+                self._wake.clear()
+                free = self._slots - len(self._active)
+                claimed = []
+                if free > 0:
+                    claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)
+                for execution_id in claimed:
+                    task = asyncio.create_task(self._activate(execution_id), name=f"wf:{execution_id}")
+                    self._active.add(task)
+                    task.add_done_callback(self._done)
+                if len(claimed) < free:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self._poll)
+                    except TimeoutError:
+                        pass
+        finally:
+            for task in self._active:
+                task.cancel()
+            await asyncio.gather(*self._active, return_exceptions=True)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._active.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("activation failed", exc_info=task.exception())
+
+    async def _activate(self, execution_id: str) -> None:
+        history = await self._store.load_history(execution_id)
+        try:
+            wf = self._app.get_workflow(history.kind)
+        except UnknownKind as err:
+            await self._commit(Activation(
+                execution_id, self._worker_id, history.last_batch + 1,
+                outcome=Outcome(Status.FAILED, error=str(err)),
+            ))
+            return
+        inst = self._cache.pop(execution_id, None)
+        if inst is None or inst.batch != history.last_batch:
+            inst = self._replay(wf, history)
+        else:
+            inst.history = {s.step: s for s in history.steps}
+        fresh = [s for s in history.steps if s.status != "pending" and s.batch is None]
+        cancel = history.cancel_requested and history.cancel_batch is None
+        while True:
+            act = self._next_batch(inst, fresh, cancel, history.cancel_reason)
+            await self._run_operations(inst, act)
+            outcome = inst.outcome()
+            act.outcome = outcome
+            act.suspend_type = inst.suspend_type()
+            try:
+                fresh = await self._commit(act)
+            except LeaseLost:
+                log.warning("lost the lease of workflow %s; another worker has it", execution_id)
+                return
+            inst.recorded_batches = act.batch
+            cancel = False
+            if outcome is not None:
+                return
+            if not fresh:
+                self._keep(execution_id, inst)
+                return
+
+    def _replay(self, wf: WorkflowDef, history: History) -> WorkflowInstance:
+        """A new instance whose code has been driven through every recorded batch.
+
+        Replay makes no commands and emits nothing for recorded batches; a brand-new
+        workflow comes out of here having run its batch 0, not yet committed.
+        """
+        ctx_input = history.input
+        inst = WorkflowInstance(
+            history, lambda i: _call(wf, WorkflowContext(self._app, i), ctx_input)
+        )
+        inst.run()
+        by_batch: dict[int, list[StepRecord]] = {}
+        for rec in history.steps:
+            if rec.batch is not None:
+                by_batch.setdefault(rec.batch, []).append(rec)
+        for batch in range(1, history.last_batch + 1):
+            inst.batch = batch
+            records = by_batch.get(batch, [])
+            inst.feed([r for r in records if r.status != "cancelled"])
+            if history.cancel_batch == batch:
+                inst.feed_cancel(history.cancel_reason)
+            inst.feed([r for r in records if r.status == "cancelled"])
+            inst.run()
+        inst.batch = max(history.last_batch, 0)
+        return inst
+
+    def _next_batch(
+        self, inst: WorkflowInstance, fresh: list[StepRecord], cancel: bool, reason: str | None
+    ) -> Activation:
+        """Feed what happened since the last committed batch and run the code until it
+        waits; batch 0 (the first run) has nothing to feed."""
+        if inst.batch <= inst.recorded_batches:
+            inst.batch += 1
+        act = Activation(inst.execution_id, self._worker_id, inst.batch)
+        act.fed = inst.feed(fresh)
+        if cancel:
+            act.cancelled = inst.feed_cancel(reason)
+            act.cancel_fed = True
+        inst.run()
+        return act
+
+    async def _run_operations(self, inst: WorkflowInstance, act: Activation) -> None:
+        """Run the side effects the code asked for; their results feed the next batch."""
+        ops, inst.operations = inst.operations, []
+        for step, name, fn in ops:
+            try:
+                result = fn()
+                if inspect.isawaitable(result):
+                    result = await result
+                inst.command(Command("operation", step, name, result))
+            except Exception as exc:
+                inst.command(Command("operation", step, name, error=f"{type(exc).__name__}: {exc}"))
+        act.commands, inst.commands = inst.commands, []
+
+    async def _commit(self, act: Activation) -> list[StepRecord]:
+        return await self._store.commit_activation(act)
+
+    def _keep(self, execution_id: str, inst: WorkflowInstance) -> None:
+        self._cache[execution_id] = inst
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+async def _call(wf: WorkflowDef, ctx: WorkflowContext, arg: Any) -> Any:
+    if wf.takes_input:
+        return await wf.fn(ctx, arg)
+    return await wf.fn(ctx)  # type: ignore[call-arg]

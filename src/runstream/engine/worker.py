@@ -1,0 +1,157 @@
+"""The task worker: claims due task attempts, runs them, keeps their leases alive.
+
+A lease is extended every third of its length; a task whose lease this worker lost (it
+expired, or the task was cancelled) is cancelled here, and its late result is refused by
+the store. Everything the task emitted is queued to the store before its end is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from runstream.engine.app import App
+from runstream.engine.context import Emitter, TaskContext
+from runstream.errors import LeaseLost, TaskError, UnknownKind
+from runstream.store.base import Store, TaskClaim
+
+log = logging.getLogger("runstream.worker")
+
+_current: contextvars.ContextVar[TaskContext] = contextvars.ContextVar("runstream_task")
+
+
+def current_task() -> TaskContext:
+    """The ``TaskContext`` of the task attempt running in this asyncio task."""
+    return _current.get()
+
+
+class TaskWorker:
+    """Runs up to ``concurrency`` task attempts at once for one engine."""
+
+    def __init__(
+        self,
+        app: App,
+        store: Store,
+        emitter: Emitter,
+        *,
+        worker_id: str,
+        concurrency: int,
+        lease: float,
+        poll_interval: float,
+    ) -> None:
+        self._app = app
+        self._store = store
+        self._emitter = emitter
+        self.worker_id = worker_id
+        self._slots = concurrency
+        self._lease = lease
+        self._poll = poll_interval
+        self._running: dict[str, tuple[int, asyncio.Task[None]]] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def run(self) -> None:
+        """Claim and run task attempts until cancelled."""
+        heartbeat = asyncio.create_task(self._heartbeat(), name="runstream-heartbeat")
+        try:
+            while True:
+                self._wake.clear()
+                free = self._slots - len(self._running)
+                claims: list[TaskClaim] = []
+                next_due: float | None = None
+                if free > 0:
+                    claims, next_due = await self._store.claim_tasks(
+                        self.worker_id, free, self._lease
+                    )
+                for claim in claims:
+                    task = asyncio.create_task(self._attempt(claim), name=f"task:{claim.id}")
+                    self._running[claim.id] = (claim.attempt, task)
+                if len(claims) < free:
+                    timeout = self._poll
+                    if next_due is not None:
+                        timeout = min(timeout, max(0.0, next_due - time.time()))
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout)
+                    except TimeoutError:
+                        pass
+        finally:
+            heartbeat.cancel()
+            await self.drain(0)
+
+    async def drain(self, grace: float) -> None:
+        """Give running attempts ``grace`` seconds to finish, then cancel them."""
+        tasks = [t for _, t in self._running.values()]
+        if tasks and grace > 0:
+            await asyncio.wait(tasks, timeout=grace)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            if not self._running:
+                continue
+            attempts = {tid: attempt for tid, (attempt, _) in self._running.items()}
+            lost = await self._store.heartbeat_tasks(self.worker_id, attempts, self._lease)
+            for task_id in lost:
+                entry = self._running.get(task_id)
+                if entry is not None and entry[0] == attempts[task_id]:
+                    log.info("task %s lost its lease; stopping its attempt", task_id)
+                    entry[1].cancel()
+
+    async def _attempt(self, claim: TaskClaim) -> None:
+        try:
+            output, error, retryable = await self._execute(claim)
+            self._emitter.flush()
+            try:
+                await self._store.finish_task(
+                    claim.id, claim.attempt, self.worker_id,
+                    output=output, error=error, retryable=retryable,
+                )
+            except LeaseLost:
+                log.warning("result of task %s attempt %d refused: lease lost", claim.id,
+                            claim.attempt)
+        finally:
+            self._running.pop(claim.id, None)
+            self._wake.set()
+
+    async def _execute(self, claim: TaskClaim) -> tuple[Any, str | None, bool]:
+        """Run the task code; returns (output, error, retryable)."""
+        try:
+            task = self._app.get_task(claim.kind)
+        except UnknownKind as err:
+            return None, str(err), False
+        ctx = TaskContext(
+            emitter=self._emitter, execution_id=claim.execution_id,
+            workflow_execution_id=claim.workflow_id, task_id=claim.id,
+            attempt=claim.attempt, kind=claim.kind,
+        )
+        token = _current.set(ctx)
+        try:
+            async with asyncio.timeout(claim.timeout):
+                if task.takes_input:
+                    output = await task.fn(ctx, claim.input)
+                else:
+                    output = await task.fn(ctx)  # type: ignore[call-arg]
+            orjson.dumps(output)
+            return output, None, True
+        except TaskError as err:
+            return None, str(err), err.retryable
+        except TimeoutError:
+            return None, f"timed out after {claim.timeout}s", True
+        except Exception as err:
+            return None, f"{type(err).__name__}: {err}", True
+        finally:
+            _current.reset(token)

@@ -1,0 +1,22 @@
+"""Persistence behind one interface, the backend chosen by URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from runstream.store.base import Store, StoreListener
+
+__all__ = ["Store", "StoreListener", "open_store"]
+
+
+def open_store(url: str) -> Store:
+    """The store for ``url``: ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        from runstream.store.sqlite import SqliteStore
+
+        prefix = "sqlite:///"
+        if not url.startswith(prefix):
+            raise ValueError(f"SQLite URLs look like sqlite:///path/to.db, not {url!r}")
+        return SqliteStore(url[len(prefix) :])
+    raise ValueError(f"unsupported store URL {url!r} (supported: sqlite:///path)")

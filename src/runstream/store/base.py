@@ -1,0 +1,276 @@
+"""The store contract: every backend implements ``Store``; the docstrings are the contract.
+
+Every method that changes state appends the lifecycle events reporting that change in the
+same transaction, and hands the committed events to the listener after the commit.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from runstream.model import Event, ExecutionType, NewEvent, RetryPolicy, Snapshot, Status
+
+Wake = Literal["tasks", "workflows", "timers"]
+
+
+class StoreListener(Protocol):
+    """Told about commits; how the engine learns of new events without polling."""
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """Events just committed, in commit order (per execution: ascending seq)."""
+
+    def on_wake(self, what: frozenset[Wake]) -> None:
+        """Work may be available: tasks to claim, workflows to activate, timers to arm."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewExecution:
+    """An execution to create."""
+
+    id: str
+    org: str
+    kind: str
+    type: ExecutionType
+    input: Any
+    parent_id: str | None = None
+    parent_step: int | None = None
+    max_retries: int = 0
+    """Standalone tasks only."""
+    retry_policy: RetryPolicy | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One recorded step of a workflow's history."""
+
+    step: int
+    """Position in the workflow's sequence of steps, from 1."""
+    kind: str
+    """``task``, ``sleep``, ``promise``, ``child``, ``operation``, ``receive``, ``state``."""
+    name: str
+    status: Literal["pending", "done", "failed", "cancelled", "timeout"]
+    result: Any = None
+    error: str | None = None
+    batch: int | None = None
+    """The activation batch that fed the outcome to the code; None while not yet fed."""
+    ref: str | None = None
+    """Task, timer or child id the step waits on."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What a workflow activation needs to replay and continue."""
+
+    execution_id: str
+    kind: str
+    input: Any
+    last_batch: int
+    """Highest batch whose commands and emitted events are committed (-1: none)."""
+    cancel_requested: bool
+    cancel_reason: str | None
+    cancel_batch: int | None
+    """The batch in which the cancellation was fed to the code (None: not yet)."""
+    steps: list[StepRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A new step (or emission) produced by an activation, in the order the code made it."""
+
+    kind: Literal[
+        "task", "sleep", "promise", "child", "operation", "receive", "state", "clear", "emit"
+    ]
+    step: int = 0
+    name: str = ""
+    input: Any = None
+    """Task/child input, state value, operation result, or emitted event data."""
+    ref: str | None = None
+    """Id of the task, timer or child created for the step."""
+    seconds: float | None = None
+    """Sleep duration or wait timeout."""
+    max_retries: int = 0
+    retry_policy: RetryPolicy | None = None
+    timeout: float | None = None
+    error: str | None = None
+    """Operation failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the workflow ended; None while it still waits."""
+
+    status: Literal[Status.COMPLETED, Status.FAILED, Status.CANCELLED]
+    output: Any = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Activation:
+    """The result of running a workflow to quiescence, committed atomically."""
+
+    execution_id: str
+    worker_id: str
+    batch: int
+    """The batch number this commit completes."""
+    fed: list[int] = field(default_factory=list)
+    """Steps whose outcome was fed in this batch."""
+    cancelled: list[int] = field(default_factory=list)
+    """Pending steps the fed cancellation resolved; their tasks/timers/children are cancelled."""
+    cancel_fed: bool = False
+    """The cancellation was fed to the code in this batch."""
+    commands: list[Command] = field(default_factory=list)
+    outcome: Outcome | None = None
+    suspend_type: str | None = None
+    """Kind of the earliest pending step, reported by WORKFLOW_SUSPENDED."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskClaim:
+    """A task attempt handed to a worker."""
+
+    id: str
+    execution_id: str
+    """The log the task's events go to."""
+    workflow_id: str | None
+    kind: str
+    input: Any
+    attempt: int
+    max_retries: int
+    retry_policy: RetryPolicy
+    timeout: float | None
+
+
+class Store(ABC):
+    """Durable state of executions; one implementation per backend, chosen by URL."""
+
+    @abstractmethod
+    async def open(self, listener: StoreListener) -> None:
+        """Connect, migrate the schema to the current version, remember the listener."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Finish pending writes and disconnect."""
+
+    # -- executions ----------------------------------------------------------------------
+    @abstractmethod
+    async def create_execution(self, new: NewExecution) -> None:
+        """Create a workflow (``WORKFLOW_CREATED``, ready to activate) or a standalone task
+        (``TASK_CREATED`` in its own log, ready to claim)."""
+
+    @abstractmethod
+    async def get_snapshot(self, execution_id: str) -> Snapshot:
+        """The execution with its tasks, state, promises and children; raises
+        ``ExecutionNotFound``."""
+
+    @abstractmethod
+    async def list_executions(
+        self,
+        *,
+        org: str,
+        type: ExecutionType,
+        status: Status | None,
+        kind: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Snapshot], str | None]:
+        """A page of executions, newest first, without task/state detail, and the cursor of
+        the next page (None at the end); raises ``ValueError`` on a malformed cursor."""
+
+    @abstractmethod
+    async def read_events(self, execution_id: str, after: int, limit: int) -> list[Event]:
+        """Events of one log with ``seq > after``, ascending, at most ``limit``."""
+
+    @abstractmethod
+    async def children_of(self, execution_id: str) -> list[str]:
+        """Ids of the direct children of a workflow, in creation order."""
+
+    # -- requests from outside -----------------------------------------------------------
+    @abstractmethod
+    async def request_cancel(self, execution_id: str, reason: str | None) -> None:
+        """Ask a non-terminal execution to cancel (``CANCELLATION_REQUESTED`` once); a
+        pending standalone task is cancelled at once. No-op when terminal or already asked."""
+
+    @abstractmethod
+    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> None:
+        """Queue a message for ``receive()`` (``MESSAGE_RECEIVED``); ``InvalidState`` when
+        the workflow is terminal."""
+
+    @abstractmethod
+    async def settle_promise(
+        self, execution_id: str, name: str, *, value: Any = None, error: str | None = None
+    ) -> None:
+        """Resolve (error None) or reject a promise, first write wins; creates it when the
+        workflow has not awaited it yet. ``InvalidState`` when it was settled otherwise or
+        the workflow is terminal."""
+
+    # -- emitted events ------------------------------------------------------------------
+    @abstractmethod
+    def append_events(self, events: Sequence[NewEvent]) -> Awaitable[None]:
+        """Append data events to their logs (no state change). The events are taken at
+        call time: they commit before any write this process asks for afterwards, so a
+        task's output is in its log before its end."""
+
+    # -- workflow activations ------------------------------------------------------------
+    @abstractmethod
+    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[str]:
+        """Lease up to ``limit`` workflows that need an activation (something they wait on
+        happened, or a previous lease expired), emitting ``WORKFLOW_STARTED`` or
+        ``WORKFLOW_RESUMED`` as their status changes to RUNNING."""
+
+    @abstractmethod
+    async def load_history(self, execution_id: str) -> History:
+        """The workflow's input, cancel flags and every recorded step."""
+
+    @abstractmethod
+    async def commit_activation(self, activation: Activation) -> list[StepRecord]:
+        """Apply an activation atomically: mark fed steps with the batch, record new steps
+        and their events, cancel what the cancellation resolved, end or suspend the
+        workflow. When steps are ready to feed at once (operations, settled promises,
+        messages, anything resolved meanwhile) the lease is kept and they are returned;
+        otherwise the lease is released and the list is empty. Raises ``LeaseLost`` if the
+        worker no longer holds the workflow's lease."""
+
+    # -- tasks ---------------------------------------------------------------------------
+    @abstractmethod
+    async def claim_tasks(
+        self, worker_id: str, limit: int, lease: float
+    ) -> tuple[list[TaskClaim], float | None]:
+        """Lease up to ``limit`` due tasks (``TASK_STARTED``, attempt + 1) and tell when the
+        next pending task becomes due (epoch seconds, None if none is scheduled)."""
+
+    @abstractmethod
+    async def heartbeat_tasks(
+        self, worker_id: str, attempts: dict[str, int], lease: float
+    ) -> set[str]:
+        """Extend the leases of running attempts; returns the task ids this worker no
+        longer holds (expired, cancelled or superseded)."""
+
+    @abstractmethod
+    async def finish_task(
+        self,
+        task_id: str,
+        attempt: int,
+        worker_id: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        retryable: bool = True,
+        events: Sequence[NewEvent] = (),
+    ) -> None:
+        """Record an attempt's end after appending its buffered ``events``: completed (error
+        None) or failed — retried with backoff while attempts remain and ``retryable``.
+        Wakes the owning workflow. Raises ``LeaseLost`` for a stale attempt."""
+
+    @abstractmethod
+    async def expire_leases(self) -> None:
+        """Retry or fail task attempts whose lease expired; free expired workflow leases."""
+
+    # -- timers --------------------------------------------------------------------------
+    @abstractmethod
+    async def fire_timers(self) -> float | None:
+        """Fire every due timer (sleep: ``TIMER_FIRED``; wait timeouts resolve their step
+        with a timeout) and return when the next one is due (epoch seconds) or None."""

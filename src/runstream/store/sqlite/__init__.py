@@ -1,0 +1,140 @@
+"""The embedded backend: one SQLite file in WAL mode, one writer thread, group commit."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
+from typing import Any
+
+from runstream.errors import StoreError
+from runstream.model import Event, ExecutionType, NewEvent, Snapshot, Status
+from runstream.store.base import (
+    Activation,
+    History,
+    NewExecution,
+    StepRecord,
+    Store,
+    StoreListener,
+    TaskClaim,
+)
+from runstream.store.sqlite import executions, tasks, workflows
+from runstream.store.sqlite.connection import Database, Tx, load_queries
+
+SCHEMA_VERSION = 1
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file's schema up to ``SCHEMA_VERSION``, one numbered step at a time."""
+    steps = load_queries("schema.sql")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"database schema {version} is newer than this runstream ({SCHEMA_VERSION})")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in steps[f"migrate_{target}"].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {target}")
+        conn.execute("COMMIT")
+
+
+class SqliteStore(Store):
+    """``sqlite:///path/to/file.db``: the embedded default, one process per file."""
+
+    def __init__(self, path: str) -> None:
+        if path in ("", ":memory:"):
+            raise ValueError("the SQLite store needs a file path (sqlite:///./runstream.db)")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = Database(path, load_queries("queries.sql"))
+
+    async def open(self, listener: StoreListener) -> None:
+        self._db.start(listener, _migrate)
+
+    async def close(self) -> None:
+        await self._db.stop()
+
+    async def create_execution(self, new: NewExecution) -> None:
+        await self._db.write(executions.create_execution, new)
+
+    async def get_snapshot(self, execution_id: str) -> Snapshot:
+        return await self._db.read(executions.get_snapshot, execution_id)
+
+    async def list_executions(
+        self,
+        *,
+        org: str,
+        type: ExecutionType,
+        status: Status | None,
+        kind: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Snapshot], str | None]:
+        return await self._db.read(
+            executions.list_executions, org, type, status, kind, limit, cursor
+        )
+
+    async def read_events(self, execution_id: str, after: int, limit: int) -> list[Event]:
+        return await self._db.read(executions.read_events, execution_id, after, limit)
+
+    async def children_of(self, execution_id: str) -> list[str]:
+        return await self._db.read(executions.children_of, execution_id)
+
+    async def request_cancel(self, execution_id: str, reason: str | None) -> None:
+        await self._db.write(executions.cancel, execution_id, reason)
+
+    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> None:
+        await self._db.write(executions.post_message, execution_id, message_id, payload)
+
+    async def settle_promise(
+        self, execution_id: str, name: str, *, value: Any = None, error: str | None = None
+    ) -> None:
+        await self._db.write(executions.settle_promise, execution_id, name, value, error)
+
+    def append_events(self, events: Sequence[NewEvent]) -> Awaitable[None]:
+        return self._db.write(Tx.append, list(events))
+
+    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[str]:
+        return await self._db.write(workflows.claim_workflows, worker_id, limit, lease)
+
+    async def load_history(self, execution_id: str) -> History:
+        return await self._db.read(workflows.load_history, execution_id)
+
+    async def commit_activation(self, activation: Activation) -> list[StepRecord]:
+        return await self._db.write(workflows.commit_activation, activation)
+
+    async def claim_tasks(
+        self, worker_id: str, limit: int, lease: float
+    ) -> tuple[list[TaskClaim], float | None]:
+        return await self._db.write(tasks.claim_tasks, worker_id, limit, lease)
+
+    async def heartbeat_tasks(
+        self, worker_id: str, attempts: dict[str, int], lease: float
+    ) -> set[str]:
+        return await self._db.write(tasks.heartbeat_tasks, worker_id, attempts, lease)
+
+    async def finish_task(
+        self,
+        task_id: str,
+        attempt: int,
+        worker_id: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        retryable: bool = True,
+        events: Sequence[NewEvent] = (),
+    ) -> None:
+        await self._db.write(
+            tasks.finish_task, task_id, attempt, worker_id, output, error, retryable, list(events)
+        )
+
+    async def expire_leases(self) -> None:
+        await self._db.write(_expire)
+
+    async def fire_timers(self) -> float | None:
+        return await self._db.write(workflows.fire_timers)
+
+
+def _expire(tx: Tx) -> None:
+    tasks.expire_task_leases(tx)
+    workflows.release_expired_workflows(tx)

@@ -1,0 +1,215 @@
+-- name: bump_seq
+UPDATE executions SET last_seq = last_seq + :n, updated_at = :now
+WHERE id = :id AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
+RETURNING last_seq;
+
+-- name: insert_event
+INSERT INTO events (execution_id, seq, type, ts, data, task_id, attempt)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+
+-- name: read_events
+SELECT execution_id, seq, type, ts, data, task_id, attempt FROM events
+WHERE execution_id = :id AND seq > :after ORDER BY seq LIMIT :limit;
+
+-- name: insert_execution
+INSERT INTO executions (id, org, kind, type, status, input, parent_id, parent_step,
+                        created_at, updated_at, ready_at)
+VALUES (:id, :org, :kind, :type, 'PENDING', :input, :parent_id, :parent_step, :now, :now,
+        :ready_at);
+
+-- name: get_execution
+SELECT * FROM executions WHERE id = :id;
+
+-- name: list_executions
+SELECT * FROM executions
+WHERE org = :org AND type = :type
+  AND (:status IS NULL OR status = :status)
+  AND (:kind IS NULL OR kind = :kind)
+  AND (:cursor IS NULL OR id < :cursor)
+ORDER BY id DESC LIMIT :limit;
+
+-- name: children_of
+SELECT id, kind, status FROM executions WHERE parent_id = :id ORDER BY created_at, id;
+
+-- name: set_status
+UPDATE executions SET status = :status, updated_at = :now WHERE id = :id;
+
+-- name: finish_execution
+UPDATE executions
+SET status = :status, output = :output, error = :error, updated_at = :now,
+    ready_at = NULL, lease_owner = NULL, lease_expires = NULL
+WHERE id = :id;
+
+-- name: make_ready
+UPDATE executions SET ready_at = :now
+WHERE id = :id AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED') AND ready_at IS NULL;
+
+-- name: request_cancel
+UPDATE executions SET cancel_requested = 1, cancel_reason = :reason, updated_at = :now
+WHERE id = :id AND cancel_requested = 0 AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED');
+
+-- name: claimable_workflows
+SELECT id FROM executions
+WHERE type = 'workflow'
+  AND ((lease_owner IS NULL AND ready_at IS NOT NULL AND ready_at <= :now)
+       OR (lease_owner IS NOT NULL AND lease_expires < :now))
+ORDER BY ready_at LIMIT :limit;
+
+-- name: lease_workflow
+UPDATE executions
+SET lease_owner = :worker, lease_expires = :expires, ready_at = NULL, started = 1,
+    status = 'RUNNING', updated_at = :now
+WHERE id = :id;
+
+-- name: release_workflow
+-- Called in the transaction that found nothing left to feed, so a wake-up recorded during
+-- the activation is already consumed; only a cancellation not yet fed needs another one.
+UPDATE executions
+SET lease_owner = NULL, lease_expires = NULL, status = :status, last_batch = :batch,
+    cancel_batch = coalesce(cancel_batch, :cancel_batch), updated_at = :now,
+    ready_at = CASE WHEN cancel_requested = 1 AND coalesce(cancel_batch, :cancel_batch) IS NULL
+                    THEN :now END
+WHERE id = :id AND lease_owner = :worker;
+
+-- name: check_lease
+SELECT status, parent_id, parent_step, kind FROM executions WHERE id = :id AND lease_owner = :worker;
+
+-- name: keep_batch
+UPDATE executions SET last_batch = :batch, cancel_batch = coalesce(cancel_batch, :cancel_batch),
+    updated_at = :now
+WHERE id = :id AND lease_owner = :worker;
+
+-- name: next_ready_workflow
+SELECT min(ready_at) FROM executions WHERE ready_at IS NOT NULL AND lease_owner IS NULL;
+
+-- name: steps_of
+SELECT step, kind, name, status, result, error, batch, ref FROM steps
+WHERE execution_id = :id ORDER BY step;
+
+-- name: insert_step
+INSERT INTO steps (execution_id, step, kind, name, status, result, error, batch, ref, timeout_id)
+VALUES (:id, :step, :kind, :name, :status, :result, :error, :batch, :ref, :timeout_id);
+
+-- name: set_batch
+UPDATE steps SET batch = :batch WHERE execution_id = :id AND step = :step;
+
+-- name: cancel_step
+UPDATE steps SET status = 'cancelled', batch = :batch WHERE execution_id = :id AND step = :step;
+
+-- name: ready_steps
+SELECT step, kind, name, status, result, error, batch, ref FROM steps
+WHERE execution_id = :id AND status != 'pending' AND batch IS NULL ORDER BY step;
+
+-- name: resolve_step
+UPDATE steps SET status = :status, result = :result, error = :error
+WHERE execution_id = :id AND step = :step AND status = 'pending'
+RETURNING kind, name, ref, timeout_id;
+
+-- name: pending_steps
+SELECT step, kind, name, ref, timeout_id FROM steps
+WHERE execution_id = :id AND status = 'pending' ORDER BY step;
+
+-- name: pending_step
+SELECT step, kind, name, ref, timeout_id FROM steps
+WHERE execution_id = :id AND step = :step AND status = 'pending';
+
+-- name: pending_receives
+SELECT step FROM steps
+WHERE execution_id = :id AND kind = 'receive' AND status = 'pending' ORDER BY step;
+
+-- name: waiting_on_promise
+SELECT step FROM steps
+WHERE execution_id = :id AND kind = 'promise' AND name = :name AND status = 'pending'
+ORDER BY step;
+
+-- name: insert_task
+INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
+                   retry_policy, timeout, available_at, created_at, updated_at)
+VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input, 'PENDING', :max_retries,
+        :retry_policy, :timeout, :now, :now, :now);
+
+-- name: get_task
+SELECT * FROM tasks WHERE id = :id;
+
+-- name: tasks_of
+SELECT * FROM tasks WHERE execution_id = :id ORDER BY created_at, id;
+
+-- name: due_tasks
+SELECT id FROM tasks WHERE status = 'PENDING' AND available_at <= :now
+ORDER BY available_at LIMIT :limit;
+
+-- name: next_due_task
+SELECT min(available_at) FROM tasks WHERE status = 'PENDING';
+
+-- name: lease_task
+UPDATE tasks
+SET status = 'RUNNING', attempt = attempt + 1, lease_owner = :worker,
+    lease_expires = :expires, updated_at = :now
+WHERE id = :id AND status = 'PENDING'
+RETURNING *;
+
+-- name: extend_task_lease
+UPDATE tasks SET lease_expires = :expires
+WHERE id = :id AND attempt = :attempt AND lease_owner = :worker AND status = 'RUNNING';
+
+-- name: update_task
+UPDATE tasks
+SET status = :status, output = :output, error = :error, available_at = :available_at,
+    lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE id = :id;
+
+-- name: expired_tasks
+SELECT * FROM tasks WHERE status = 'RUNNING' AND lease_expires < :now;
+
+-- name: expired_workflows
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL, ready_at = :now
+WHERE lease_owner IS NOT NULL AND lease_expires < :now;
+
+-- name: insert_timer
+INSERT INTO timers (id, execution_id, step, kind, fire_at, status)
+VALUES (:id, :execution_id, :step, :kind, :fire_at, 'pending');
+
+-- name: due_timers
+SELECT id, execution_id, step, kind FROM timers
+WHERE status = 'pending' AND fire_at <= :now ORDER BY fire_at LIMIT 1000;
+
+-- name: next_timer
+SELECT min(fire_at) FROM timers WHERE status = 'pending';
+
+-- name: close_timer
+UPDATE timers SET status = :status WHERE id = :id AND status = 'pending'
+RETURNING execution_id, step, kind;
+
+-- name: get_promise
+SELECT status, value, error FROM promises WHERE execution_id = :id AND name = :name;
+
+-- name: insert_promise
+INSERT INTO promises (execution_id, name, status, value, error)
+VALUES (:id, :name, :status, :value, :error);
+
+-- name: settle_promise
+UPDATE promises SET status = :status, value = :value, error = :error
+WHERE execution_id = :id AND name = :name;
+
+-- name: promises_of
+SELECT name, status, value, error FROM promises WHERE execution_id = :id ORDER BY name;
+
+-- name: insert_message
+INSERT INTO messages (id, execution_id, payload) VALUES (:mid, :id, :payload);
+
+-- name: next_message
+SELECT n, id, payload FROM messages
+WHERE execution_id = :id AND consumed_step IS NULL ORDER BY n LIMIT 1;
+
+-- name: consume_message
+UPDATE messages SET consumed_step = :step WHERE n = :n;
+
+-- name: set_state
+INSERT INTO state (execution_id, key, value) VALUES (:id, :key, :value)
+ON CONFLICT (execution_id, key) DO UPDATE SET value = excluded.value;
+
+-- name: clear_state
+DELETE FROM state WHERE execution_id = :id AND key = :key;
+
+-- name: state_of
+SELECT key, value FROM state WHERE execution_id = :id ORDER BY key;

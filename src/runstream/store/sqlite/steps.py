@@ -1,0 +1,156 @@
+"""Transitions shared by every write: resolving steps, cancelling what they wait on, ending
+workflows and telling their parents. All run inside a writer transaction (``Tx``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from runstream.model import EventType, Status
+from runstream.store.base import Outcome
+from runstream.store.sqlite.connection import Tx, encode
+
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+def workflow_data(row: sqlite3.Row, status: str, **extra: Any) -> dict[str, Any]:
+    """Seed 003's workflow data fields."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "status": status,
+        "workerId": extra.pop("workerId", row["lease_owner"]),
+        "error": extra.pop("error", None),
+        "parentWorkflowExecutionId": row["parent_id"],
+        **extra,
+    }
+
+
+def task_data(row: sqlite3.Row, status: str, **extra: Any) -> dict[str, Any]:
+    """Seed 003's task data fields."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "status": status,
+        "executionCount": extra.pop("executionCount", row["attempt"]),
+        "maxRetries": row["max_retries"],
+        "workerId": extra.pop("workerId", row["lease_owner"]),
+        "error": extra.pop("error", None),
+        **extra,
+    }
+
+
+def resolve_step(
+    tx: Tx, execution_id: str, step: int, status: str, result: Any = None, error: str | None = None
+) -> bool:
+    """Give a pending step its outcome and wake the workflow; False if it was not pending."""
+    row = tx.one(
+        "resolve_step",
+        id=execution_id,
+        step=step,
+        status=status,
+        result=encode(result),
+        error=error,
+    )
+    if row is None:
+        return False
+    if row["timeout_id"]:
+        tx.run("close_timer", id=row["timeout_id"], status="cancelled")
+    if tx.run("make_ready", id=execution_id, now=tx.now):
+        tx.wakes.add("workflows")
+    return True
+
+
+def cancel_resources(tx: Tx, execution_id: str, step: sqlite3.Row) -> None:
+    """Cancel the task, timer or child a pending step waits on, with their events."""
+    if step["timeout_id"]:
+        tx.run("close_timer", id=step["timeout_id"], status="cancelled")
+    kind, ref = step["kind"], step["ref"]
+    if kind == "task":
+        task = tx.one("get_task", id=ref)
+        if task is not None and task["status"] in ("PENDING", "RUNNING"):
+            tx.emit(
+                execution_id,
+                EventType.TASK_CANCELLED,
+                task_data(task, "CANCELLED"),
+                task_id=ref,
+                attempt=task["attempt"] or None,
+            )
+            tx.run(
+                "update_task", id=ref, status="CANCELLED", output=None, error="cancelled",
+                available_at=tx.now, now=tx.now,
+            )
+    elif kind == "sleep":
+        if tx.run("close_timer", id=ref, status="cancelled"):
+            tx.emit(execution_id, EventType.TIMER_CANCELLED, {"timerId": ref})
+    elif kind == "child":
+        child = tx.one("get_execution", id=ref)
+        if child is not None and child["status"] not in TERMINAL:
+            tx.emit(
+                execution_id,
+                EventType.CHILD_WORKFLOW_CANCELLATION_REQUESTED,
+                {"childWorkflowId": ref, "kind": child["kind"], "status": child["status"], "error": None},
+            )
+            request_cancel(tx, child, "parent cancelled")
+
+
+def request_cancel(tx: Tx, row: sqlite3.Row, reason: str | None) -> None:
+    """Record a cancellation request and act on it (see ``Store.request_cancel``)."""
+    if row["status"] in TERMINAL or row["cancel_requested"]:
+        return
+    tx.run("request_cancel", id=row["id"], reason=reason, now=tx.now)
+    tx.emit(
+        row["id"],
+        EventType.CANCELLATION_REQUESTED,
+        {"workflowExecutionId": row["id"], "reason": reason},
+    )
+    if row["type"] == "task":
+        task = tx.one("get_task", id=row["id"])
+        assert task is not None
+        tx.emit(row["id"], EventType.TASK_CANCELLED, task_data(task, "CANCELLED"), task_id=row["id"],
+                attempt=task["attempt"] or None)
+        tx.run("update_task", id=row["id"], status="CANCELLED", output=None, error=reason,
+               available_at=tx.now, now=tx.now)
+        tx.run("finish_execution", id=row["id"], status="CANCELLED", output=None, error=reason,
+               now=tx.now)
+    elif not row["started"] and row["lease_owner"] is None:
+        end_workflow(tx, row, Outcome(Status.CANCELLED, error=reason))
+    elif tx.run("make_ready", id=row["id"], now=tx.now):
+        tx.wakes.add("workflows")
+
+
+def end_workflow(tx: Tx, row: sqlite3.Row, outcome: Outcome) -> None:
+    """Close a workflow's log with its terminal event, cancel what it still waits on and
+    hand the outcome to its parent."""
+    execution_id = row["id"]
+    for step in tx.all("pending_steps", id=execution_id):
+        cancel_resources(tx, execution_id, step)
+        tx.run("cancel_step", id=execution_id, step=step["step"], batch=None)
+    event = {
+        Status.COMPLETED: EventType.WORKFLOW_COMPLETED,
+        Status.FAILED: EventType.WORKFLOW_FAILED,
+        Status.CANCELLED: EventType.WORKFLOW_CANCELLED,
+    }[outcome.status]
+    extra: dict[str, Any] = {"error": outcome.error}
+    if outcome.status == Status.COMPLETED:
+        extra["output"] = outcome.output
+    tx.emit(execution_id, event, workflow_data(row, str(outcome.status), **extra))
+    tx.run(
+        "finish_execution",
+        id=execution_id,
+        status=str(outcome.status),
+        output=encode(outcome.output),
+        error=outcome.error,
+        now=tx.now,
+    )
+    parent_id = row["parent_id"]
+    if parent_id is None:
+        return
+    child = {"childWorkflowId": execution_id, "kind": row["kind"], "status": str(outcome.status)}
+    if outcome.status == Status.COMPLETED:
+        if resolve_step(tx, parent_id, row["parent_step"], "done", outcome.output):
+            tx.emit(parent_id, EventType.CHILD_WORKFLOW_COMPLETED, {**child, "error": None})
+    elif resolve_step(
+        tx, parent_id, row["parent_step"], "failed", str(outcome.status), outcome.error
+    ):
+        tx.emit(parent_id, EventType.CHILD_WORKFLOW_FAILED, {**child, "error": outcome.error})

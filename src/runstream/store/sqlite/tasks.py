@@ -1,0 +1,137 @@
+"""Task attempts: claiming with a lease, heartbeats, completion with fencing, retries."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from runstream.errors import LeaseLost
+from runstream.model import EventType, NewEvent, RetryPolicy
+from runstream.store.base import NewExecution, TaskClaim
+from runstream.store.sqlite.connection import Tx, decode, encode
+from runstream.store.sqlite.steps import resolve_step, task_data
+
+
+def insert_standalone(tx: Tx, new: NewExecution) -> None:
+    """A task execution: its own log, whose first event is ``TASK_CREATED``."""
+    tx.run(
+        "insert_execution", id=new.id, org=new.org, kind=new.kind, type="task",
+        input=encode(new.input), parent_id=None, parent_step=None, now=tx.now, ready_at=None,
+    )
+    tx.run(
+        "insert_task", id=new.id, execution_id=new.id, workflow_id=None, step=None,
+        kind=new.kind, input=encode(new.input), max_retries=new.max_retries,
+        retry_policy=encode(new.retry_policy.to_json() if new.retry_policy else None),
+        timeout=new.timeout, now=tx.now,
+    )
+    task = tx.one("get_task", id=new.id)
+    assert task is not None
+    tx.emit(new.id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=new.id)
+    tx.wakes.add("tasks")
+
+
+def claim_tasks(
+    tx: Tx, worker_id: str, limit: int, lease: float
+) -> tuple[list[TaskClaim], float | None]:
+    claims = []
+    for (task_id,) in tx.all("due_tasks", now=tx.now, limit=limit):
+        row = tx.one("lease_task", worker=worker_id, expires=tx.now + int(lease * 1000),
+                     now=tx.now, id=task_id)
+        if row is None:
+            continue
+        tx.emit(row["execution_id"], EventType.TASK_STARTED, task_data(row, "RUNNING"),
+                task_id=task_id, attempt=row["attempt"])
+        if row["workflow_id"] is None:
+            tx.run("set_status", id=task_id, status="RUNNING", now=tx.now)
+        claims.append(
+            TaskClaim(
+                id=task_id,
+                execution_id=row["execution_id"],
+                workflow_id=row["workflow_id"],
+                kind=row["kind"],
+                input=decode(row["input"]),
+                attempt=row["attempt"],
+                max_retries=row["max_retries"],
+                retry_policy=RetryPolicy.from_json(decode(row["retry_policy"])),
+                timeout=row["timeout"],
+            )
+        )
+    nxt = tx.one("next_due_task")
+    return claims, (None if nxt is None or nxt[0] is None else nxt[0] / 1000)
+
+
+def heartbeat_tasks(tx: Tx, worker_id: str, attempts: dict[str, int], lease: float) -> set[str]:
+    lost = set()
+    for task_id, attempt in attempts.items():
+        if not tx.run("extend_task_lease", id=task_id, attempt=attempt, worker=worker_id,
+                      expires=tx.now + int(lease * 1000)):
+            lost.add(task_id)
+    return lost
+
+
+def finish_task(
+    tx: Tx,
+    task_id: str,
+    attempt: int,
+    worker_id: str,
+    output: Any,
+    error: str | None,
+    retryable: bool,
+    events: Sequence[NewEvent],
+) -> None:
+    row = tx.one("get_task", id=task_id)
+    if (
+        row is None
+        or row["status"] != "RUNNING"
+        or row["attempt"] != attempt
+        or row["lease_owner"] != worker_id
+    ):
+        raise LeaseLost(task_id, attempt)
+    tx.append(events)
+    if error is None:
+        _complete(tx, row, output)
+    else:
+        fail_attempt(tx, row, error, retryable)
+
+
+def _complete(tx: Tx, row: sqlite3.Row, output: Any) -> None:
+    task_id = row["id"]
+    tx.emit(row["execution_id"], EventType.TASK_COMPLETED,
+            task_data(row, "COMPLETED", output=output), task_id=task_id, attempt=row["attempt"])
+    tx.run("update_task", id=task_id, status="COMPLETED", output=encode(output), error=None,
+           available_at=tx.now, now=tx.now)
+    if row["workflow_id"] is not None:
+        resolve_step(tx, row["workflow_id"], row["step"], "done", output)
+    else:
+        tx.run("finish_execution", id=task_id, status="COMPLETED", output=encode(output),
+               error=None, now=tx.now)
+
+
+def fail_attempt(tx: Tx, row: sqlite3.Row, error: str, retryable: bool) -> None:
+    """End a failed attempt: schedule the next one with backoff, or fail the task for good."""
+    task_id, attempt = row["id"], row["attempt"]
+    will_retry = retryable and attempt <= row["max_retries"]
+    tx.emit(row["execution_id"], EventType.TASK_FAILED,
+            task_data(row, "PENDING" if will_retry else "FAILED", error=error,
+                      willRetry=will_retry),
+            task_id=task_id, attempt=attempt)
+    if will_retry:
+        policy = RetryPolicy.from_json(decode(row["retry_policy"]))
+        due = tx.now + int(policy.delay(attempt) * 1000)
+        tx.run("update_task", id=task_id, status="PENDING", output=None, error=error,
+               available_at=due, now=tx.now)
+        tx.wakes.add("tasks")
+        return
+    tx.run("update_task", id=task_id, status="FAILED", output=None, error=error,
+           available_at=tx.now, now=tx.now)
+    if row["workflow_id"] is not None:
+        resolve_step(tx, row["workflow_id"], row["step"], "failed", None, error)
+    else:
+        tx.run("finish_execution", id=task_id, status="FAILED", output=None, error=error,
+               now=tx.now)
+
+
+def expire_task_leases(tx: Tx) -> None:
+    for row in tx.all("expired_tasks", now=tx.now):
+        fail_attempt(tx, row, f"lease expired (worker {row['lease_owner']})", True)

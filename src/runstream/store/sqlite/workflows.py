@@ -1,0 +1,251 @@
+"""Workflow activations: claiming, loading history, committing what the code did, timers."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from runstream.errors import LeaseLost
+from runstream.model import EventType, ExecutionType
+from runstream.store.base import Activation, Command, History, NewExecution, StepRecord
+from runstream.store.sqlite.connection import Tx, decode, encode
+from runstream.store.sqlite.steps import (
+    cancel_resources,
+    end_workflow,
+    resolve_step,
+    task_data,
+    workflow_data,
+)
+
+
+def insert_workflow(tx: Tx, new: NewExecution) -> None:
+    """Create a workflow row, ready for its first activation, with ``WORKFLOW_CREATED``."""
+    tx.run(
+        "insert_execution",
+        id=new.id,
+        org=new.org,
+        kind=new.kind,
+        type=str(ExecutionType.WORKFLOW),
+        input=encode(new.input),
+        parent_id=new.parent_id,
+        parent_step=new.parent_step,
+        now=tx.now,
+        ready_at=tx.now,
+    )
+    row = tx.one("get_execution", id=new.id)
+    assert row is not None
+    tx.emit(new.id, EventType.WORKFLOW_CREATED, workflow_data(row, "PENDING"))
+    tx.wakes.add("workflows")
+
+
+def claim_workflows(tx: Tx, worker_id: str, limit: int, lease: float) -> list[str]:
+    claimed = []
+    for (execution_id,) in tx.all("claimable_workflows", now=tx.now, limit=limit):
+        before = tx.one("get_execution", id=execution_id)
+        assert before is not None
+        if before["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            continue
+        tx.run(
+            "lease_workflow",
+            worker=worker_id,
+            expires=tx.now + int(lease * 1000),
+            now=tx.now,
+            id=execution_id,
+        )
+        if not before["started"]:
+            tx.emit(execution_id, EventType.WORKFLOW_STARTED,
+                    workflow_data(before, "RUNNING", workerId=worker_id))
+            if before["parent_id"]:
+                tx.emit(
+                    before["parent_id"],
+                    EventType.CHILD_WORKFLOW_STARTED,
+                    {"childWorkflowId": execution_id, "kind": before["kind"], "status": "RUNNING",
+                     "error": None},
+                )
+        elif before["status"] == "WAITING":
+            tx.emit(execution_id, EventType.WORKFLOW_RESUMED,
+                    workflow_data(before, "RUNNING", workerId=worker_id))
+        claimed.append(execution_id)
+    return claimed
+
+
+def _step(row: sqlite3.Row) -> StepRecord:
+    return StepRecord(
+        step=row["step"],
+        kind=row["kind"],
+        name=row["name"],
+        status=row["status"],
+        result=decode(row["result"]),
+        error=row["error"],
+        batch=row["batch"],
+        ref=row["ref"],
+    )
+
+
+def load_history(tx: Tx, execution_id: str) -> History:
+    row = tx.one("get_execution", id=execution_id)
+    assert row is not None
+    return History(
+        execution_id=execution_id,
+        kind=row["kind"],
+        input=decode(row["input"]),
+        last_batch=row["last_batch"],
+        cancel_requested=bool(row["cancel_requested"]),
+        cancel_reason=row["cancel_reason"],
+        cancel_batch=row["cancel_batch"],
+        steps=[_step(s) for s in tx.all("steps_of", id=execution_id)],
+    )
+
+
+def commit_activation(tx: Tx, act: Activation) -> list[StepRecord]:
+    execution_id = act.execution_id
+    row = tx.one("check_lease", id=execution_id, worker=act.worker_id)
+    if row is None or row["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+        raise LeaseLost(execution_id, act.batch)
+    for step in act.fed:
+        tx.run("set_batch", id=execution_id, step=step, batch=act.batch)
+    for step in act.cancelled:
+        pending = tx.one("pending_step", id=execution_id, step=step)
+        if pending is not None:
+            cancel_resources(tx, execution_id, pending)
+        tx.run("cancel_step", id=execution_id, step=step, batch=act.batch)
+    for command in act.commands:
+        _apply(tx, execution_id, act.batch, command)
+    _deliver_messages(tx, execution_id)
+    full = tx.one("get_execution", id=execution_id)
+    assert full is not None
+    cancel_batch = act.batch if act.cancel_fed else None
+    if act.outcome is not None:
+        tx.run("keep_batch", id=execution_id, worker=act.worker_id, batch=act.batch,
+               cancel_batch=cancel_batch, now=tx.now)
+        end_workflow(tx, full, act.outcome)
+        return []
+    ready = [_step(s) for s in tx.all("ready_steps", id=execution_id)]
+    if ready:
+        tx.run("keep_batch", id=execution_id, worker=act.worker_id, batch=act.batch,
+               cancel_batch=cancel_batch, now=tx.now)
+        return ready
+    tx.emit(
+        execution_id,
+        EventType.WORKFLOW_SUSPENDED,
+        workflow_data(full, "WAITING", workerId=None, suspendType=act.suspend_type),
+    )
+    tx.run("release_workflow", id=execution_id, worker=act.worker_id, status="WAITING",
+           batch=act.batch, cancel_batch=cancel_batch, now=tx.now)
+    return []
+
+
+def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
+    """Record one command of an activation with its event."""
+    step_row: dict[str, Any] = {
+        "id": execution_id, "step": cmd.step, "kind": cmd.kind, "name": cmd.name,
+        "status": "pending", "result": encode(None), "error": None, "batch": None,
+        "ref": cmd.ref, "timeout_id": None,
+    }
+    match cmd.kind:
+        case "emit":
+            tx.emit(execution_id, cmd.name, cmd.input)
+        case "task":
+            tx.run(
+                "insert_task", id=cmd.ref, execution_id=execution_id, workflow_id=execution_id,
+                step=cmd.step, kind=cmd.name, input=encode(cmd.input),
+                max_retries=cmd.max_retries,
+                retry_policy=encode(cmd.retry_policy.to_json() if cmd.retry_policy else None),
+                timeout=cmd.timeout, now=tx.now,
+            )
+            tx.run("insert_step", **step_row)
+            task = tx.one("get_task", id=cmd.ref)
+            assert task is not None
+            tx.emit(execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"),
+                    task_id=cmd.ref)
+            tx.wakes.add("tasks")
+        case "sleep":
+            fire_at = tx.now + int((cmd.seconds or 0) * 1000)
+            tx.run("insert_timer", id=cmd.ref, execution_id=execution_id, step=cmd.step,
+                   kind="sleep", fire_at=fire_at)
+            tx.run("insert_step", **step_row)
+            tx.emit(execution_id, EventType.TIMER_STARTED, {"timerId": cmd.ref, "fireAtMs": fire_at})
+            tx.wakes.add("timers")
+        case "promise" | "receive":
+            if cmd.seconds is not None:
+                step_row["timeout_id"] = f"{execution_id}:{cmd.step}:timeout"
+                tx.run("insert_timer", id=step_row["timeout_id"], execution_id=execution_id,
+                       step=cmd.step, kind="timeout", fire_at=tx.now + int(cmd.seconds * 1000))
+                tx.wakes.add("timers")
+            tx.run("insert_step", **step_row)
+            if cmd.kind == "promise":
+                _await_promise(tx, execution_id, cmd)
+        case "child":
+            insert_workflow(tx, NewExecution(
+                id=cmd.ref or "", org=_org(tx, execution_id), kind=cmd.name,
+                type=ExecutionType.WORKFLOW, input=cmd.input, parent_id=execution_id,
+                parent_step=cmd.step,
+            ))
+            tx.run("insert_step", **step_row)
+            tx.emit(execution_id, EventType.CHILD_WORKFLOW_INITIATED,
+                    {"childWorkflowId": cmd.ref, "kind": cmd.name, "status": "PENDING",
+                     "error": None})
+        case "operation":
+            step_row.update(status="failed" if cmd.error else "done", result=encode(cmd.input),
+                            error=cmd.error)
+            tx.run("insert_step", **step_row)
+            tx.emit(execution_id, EventType.OPERATION_COMPLETED,
+                    {"operationId": cmd.name, "result": cmd.input, "error": cmd.error})
+        case "state" | "clear":
+            step_row.update(status="done", batch=batch)
+            tx.run("insert_step", **step_row)
+            if cmd.kind == "state":
+                tx.run("set_state", id=execution_id, key=cmd.name, value=encode(cmd.input))
+                tx.emit(execution_id, EventType.STATE_SET, {"key": cmd.name, "value": cmd.input})
+            else:
+                tx.run("clear_state", id=execution_id, key=cmd.name)
+                tx.emit(execution_id, EventType.STATE_CLEARED, {"key": cmd.name})
+
+
+def _org(tx: Tx, execution_id: str) -> str:
+    row = tx.one("get_execution", id=execution_id)
+    assert row is not None
+    return str(row["org"])
+
+
+def _await_promise(tx: Tx, execution_id: str, cmd: Command) -> None:
+    promise = tx.one("get_promise", id=execution_id, name=cmd.name)
+    if promise is None:
+        tx.run("insert_promise", id=execution_id, name=cmd.name, status="PENDING",
+               value=encode(None), error=None)
+        tx.emit(execution_id, EventType.PROMISE_CREATED, {"promiseId": cmd.name})
+    elif promise["status"] == "RESOLVED":
+        resolve_step(tx, execution_id, cmd.step, "done", decode(promise["value"]))
+    elif promise["status"] == "REJECTED":
+        resolve_step(tx, execution_id, cmd.step, "failed", None, promise["error"])
+
+
+def _deliver_messages(tx: Tx, execution_id: str) -> None:
+    """Hand queued messages to pending ``receive()`` steps, oldest first."""
+    for (step,) in tx.all("pending_receives", id=execution_id):
+        msg = tx.one("next_message", id=execution_id)
+        if msg is None:
+            return
+        tx.run("consume_message", n=msg["n"], step=step)
+        resolve_step(tx, execution_id, step, "done", decode(msg["payload"]))
+        tx.emit(execution_id, EventType.MESSAGE_CONSUMED, {"messageId": msg["id"]})
+
+
+def fire_timers(tx: Tx) -> float | None:
+    for timer in tx.all("due_timers", now=tx.now):
+        if not tx.run("close_timer", id=timer["id"], status="fired"):
+            continue
+        execution_id, step = timer["execution_id"], timer["step"]
+        if timer["kind"] == "sleep":
+            if resolve_step(tx, execution_id, step, "done"):
+                tx.emit(execution_id, EventType.TIMER_FIRED, {"timerId": timer["id"]})
+        else:
+            resolve_step(tx, execution_id, step, "timeout", None, "timed out")
+    row = tx.one("next_timer")
+    return None if row is None or row[0] is None else row[0] / 1000
+
+
+def release_expired_workflows(tx: Tx) -> None:
+    if tx.run("expired_workflows", now=tx.now):
+        tx.wakes.add("workflows")
+
