@@ -8,16 +8,16 @@ The tree::
         └── RunstreamError
             ├── ExecutionNotFound      unknown (or other org's) execution id
             ├── UnknownKind            no workflow or task registered under that name
-            ├── InvalidState           the execution is in the wrong state for the request
-            ├── StoreError             the store could not do what was asked (driver errors translated)
-            ├── LeaseLost              a task completion from an expired or superseded lease
-            ├── NonDeterminismError    workflow code diverged from its history (names the step)
-            ├── TaskError              raised by task code to fail an attempt (retryable or not)
-            ├── TaskFailed             a task failed for good, raised in the workflow
-            ├── ChildWorkflowFailed    a child workflow failed or was cancelled, raised in the parent
-            ├── PromiseRejected        a promise was rejected from outside, raised in the workflow
-            ├── OperationFailed        a recorded operation raised, raised in the workflow on replay too
-            └── ExecutionFailed        ``ExecutionHandle.result()`` of a failed or cancelled execution
+            ├── InvalidState           wrong state for the request (e.g. finished)
+            ├── StoreError             the store failed (driver errors translated)
+            ├── LeaseLost              a result from an expired or superseded lease
+            ├── NonDeterminismError    code diverged from its history (names the step)
+            ├── TaskError              raised by task code to fail an attempt
+            ├── TaskFailed             a task failed for good (raised in the workflow)
+            ├── ChildWorkflowFailed    a child failed or was cancelled (in the parent)
+            ├── PromiseRejected        a promise was rejected (in the workflow)
+            ├── OperationFailed        a recorded operation raised (in the workflow)
+            └── ExecutionFailed        ``result()`` of a failed or cancelled execution
 """
 
 from __future__ import annotations

@@ -5,13 +5,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from runstream.errors import UnknownKind
 from runstream.model import RetryPolicy
-
-if TYPE_CHECKING:
-    from runstream.engine.context import TaskContext, WorkflowContext
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -21,7 +18,8 @@ class WorkflowDef:
     """A registered workflow."""
 
     name: str
-    fn: Callable[[WorkflowContext, Any], Awaitable[Any]]
+    fn: Callable[..., Awaitable[Any]]
+    """``fn(ctx)`` or ``fn(ctx, input)``."""
     takes_input: bool
 
 
@@ -30,7 +28,8 @@ class TaskDef:
     """A registered task."""
 
     name: str
-    fn: Callable[[TaskContext, Any], Awaitable[Any]]
+    fn: Callable[..., Awaitable[Any]]
+    """``fn(ctx)`` or ``fn(ctx, input)``."""
     takes_input: bool
     retries: int
     """Retries after the first attempt."""
@@ -94,7 +93,11 @@ class App:
             task_name = name or fn.__name__
             self._check_free(task_name)
             self.tasks[task_name] = TaskDef(
-                task_name, fn, _takes_input(fn, "task"), retries, timeout,
+                task_name,
+                fn,
+                _takes_input(fn, "task"),
+                retries,
+                timeout,
                 retry_policy or RetryPolicy(),
             )
             fn.__runstream_name__ = task_name  # type: ignore[attr-defined]

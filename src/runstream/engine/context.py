@@ -44,10 +44,18 @@ class WorkflowContext:
         ref = rec.ref if rec else new_id()
         if rec is None:
             orjson.dumps(arg)
-            self._inst.command(Command(
-                "task", n, task.name, arg, ref, max_retries=task.retries,
-                retry_policy=task.retry_policy, timeout=task.timeout,
-            ))
+            self._inst.command(
+                Command(
+                    "task",
+                    n,
+                    task.name,
+                    arg,
+                    ref,
+                    max_retries=task.retries,
+                    retry_policy=task.retry_policy,
+                    timeout=task.timeout,
+                )
+            )
         return self._inst.wait(n, "task", task.name, ref)
 
     def sleep(self, seconds: float) -> asyncio.Future[Any]:

@@ -109,12 +109,21 @@ class Engine:
             return
         self._timer_wake = asyncio.Event()
         self._runner = WorkflowRunner(
-            self.app, self.store, worker_id=self.worker_id, concurrency=self._concurrency,
-            lease=self._lease, poll_interval=self._poll,
+            self.app,
+            self.store,
+            worker_id=self.worker_id,
+            concurrency=self._concurrency,
+            lease=self._lease,
+            poll_interval=self._poll,
         )
         self._worker = TaskWorker(
-            self.app, self.store, self._emitter, worker_id=self.worker_id,
-            concurrency=self._concurrency, lease=self._lease, poll_interval=self._poll,
+            self.app,
+            self.store,
+            self._emitter,
+            worker_id=self.worker_id,
+            concurrency=self._concurrency,
+            lease=self._lease,
+            poll_interval=self._poll,
         )
         self._loops = [
             asyncio.create_task(self._runner.run(), name="runstream-workflows"),
@@ -180,10 +189,18 @@ class Engine:
         t = self.app.get_task(task)
         orjson.dumps(input)
         execution_id = new_id()
-        await self.store.create_execution(NewExecution(
-            execution_id, org, t.name, ExecutionType.TASK, input,
-            max_retries=t.retries, retry_policy=t.retry_policy, timeout=t.timeout,
-        ))
+        await self.store.create_execution(
+            NewExecution(
+                execution_id,
+                org,
+                t.name,
+                ExecutionType.TASK,
+                input,
+                max_retries=t.retries,
+                retry_policy=t.retry_policy,
+                timeout=t.timeout,
+            )
+        )
         return ExecutionHandle(self, execution_id)
 
     def handle(self, execution_id: str) -> ExecutionHandle:

@@ -22,7 +22,7 @@ PAGE = 500
 class Topic:
     """The newest events of one execution's log, and the subscribers waiting for more."""
 
-    __slots__ = ("execution_id", "ring", "subscribers", "_waiter")
+    __slots__ = ("_waiter", "execution_id", "ring", "subscribers")
 
     def __init__(self, execution_id: str, size: int) -> None:
         self.execution_id = execution_id

@@ -43,7 +43,7 @@ class WorkflowInstance:
 
     def __init__(self, history: History, run: Callable[[WorkflowInstance], Any]) -> None:
         self.execution_id = history.execution_id
-        self.loop = DeterministicLoop()
+        self.loop = DeterministicLoop()  # type: ignore[abstract]  # I/O methods unused
         self.history: dict[int, StepRecord] = {s.step: s for s in history.steps}
         self.recorded_batches = history.last_batch
         """Emissions made while feeding a batch up to this one are already in the log."""
@@ -65,10 +65,13 @@ class WorkflowInstance:
         self.next_step += 1
         rec = self.history.get(n)
         if rec is not None and (rec.kind != kind or rec.name != name):
-            self.fail(NonDeterminismError(
-                self.execution_id, n,
-                f"history has {rec.kind} {rec.name!r}, the code asked for {kind} {name!r}",
-            ))
+            self.fail(
+                NonDeterminismError(
+                    self.execution_id,
+                    n,
+                    f"history has {rec.kind} {rec.name!r}, the code asked for {kind} {name!r}",
+                )
+            )
         return n, rec
 
     def fail(self, error: NonDeterminismError) -> None:
@@ -105,7 +108,8 @@ class WorkflowInstance:
             if fut is None:
                 if rec.step >= self.next_step:
                     self.failure = self.failure or NonDeterminismError(
-                        self.execution_id, rec.step,
+                        self.execution_id,
+                        rec.step,
                         f"history has {rec.kind} {rec.name!r} but the code never asked for it",
                     )
                 continue

@@ -13,9 +13,11 @@ import collections
 import contextvars
 from asyncio import events
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, NoReturn, TypeVar
+from concurrent.futures import Executor
+from typing import Any, TypeVar, TypeVarTuple, Unpack
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 _NOT_ALLOWED = (
     "workflow code cannot use {what}: it is not deterministic; use ctx.sleep(), "
@@ -46,8 +48,8 @@ class DeterministicLoop(asyncio.AbstractEventLoop):
     # -- what futures and tasks call -----------------------------------------------------
     def call_soon(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[Ts]], object],
+        *args: *Ts,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
         handle = asyncio.Handle(callback, args, self, context)
@@ -57,7 +59,7 @@ class DeterministicLoop(asyncio.AbstractEventLoop):
     def create_future(self) -> asyncio.Future[Any]:
         return asyncio.Future(loop=self)
 
-    def create_task(  # type: ignore[override]
+    def create_task(
         self,
         coro: Coroutine[Any, Any, T] | Generator[Any, None, T],
         *,
@@ -82,14 +84,28 @@ class DeterministicLoop(asyncio.AbstractEventLoop):
         self.errors.append(context)
 
     # -- what workflow code must not do --------------------------------------------------
-    def time(self) -> NoReturn:
+    def time(self) -> float:
         raise RuntimeError(_NOT_ALLOWED.format(what="the loop clock (asyncio.sleep/wait_for)"))
 
-    def call_later(self, *args: Any, **kwargs: Any) -> NoReturn:
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[[Unpack[Ts]], object],
+        *args: *Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
         raise RuntimeError(_NOT_ALLOWED.format(what="asyncio.sleep/wait_for/timeouts"))
 
-    def call_at(self, *args: Any, **kwargs: Any) -> NoReturn:
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[Unpack[Ts]], object],
+        *args: *Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
         raise RuntimeError(_NOT_ALLOWED.format(what="asyncio timers"))
 
-    def run_in_executor(self, *args: Any, **kwargs: Any) -> NoReturn:
+    def run_in_executor(
+        self, executor: Executor | None, func: Callable[[Unpack[Ts]], T], *args: *Ts
+    ) -> asyncio.Future[T]:
         raise RuntimeError(_NOT_ALLOWED.format(what="threads"))

@@ -9,6 +9,7 @@ workflows hold neither a worker slot nor, beyond the bounded cache, memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections import OrderedDict
@@ -62,14 +63,14 @@ class WorkflowRunner:
                 if free > 0:
                     claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)
                 for execution_id in claimed:
-                    task = asyncio.create_task(self._activate(execution_id), name=f"wf:{execution_id}")
+                    task = asyncio.create_task(
+                        self._activate(execution_id), name=f"wf:{execution_id}"
+                    )
                     self._active.add(task)
                     task.add_done_callback(self._done)
                 if len(claimed) < free:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll)
-                    except TimeoutError:
-                        pass
         finally:
             for task in self._active:
                 task.cancel()
@@ -86,10 +87,14 @@ class WorkflowRunner:
         try:
             wf = self._app.get_workflow(history.kind)
         except UnknownKind as err:
-            await self._commit(Activation(
-                execution_id, self._worker_id, history.last_batch + 1,
-                outcome=Outcome(Status.FAILED, error=str(err)),
-            ))
+            await self._commit(
+                Activation(
+                    execution_id,
+                    self._worker_id,
+                    history.last_batch + 1,
+                    outcome=Outcome(Status.FAILED, error=str(err)),
+                )
+            )
             return
         inst = self._cache.pop(execution_id, None)
         if inst is None or inst.batch != history.last_batch:
@@ -183,4 +188,4 @@ class WorkflowRunner:
 async def _call(wf: WorkflowDef, ctx: WorkflowContext, arg: Any) -> Any:
     if wf.takes_input:
         return await wf.fn(ctx, arg)
-    return await wf.fn(ctx)  # type: ignore[call-arg]
+    return await wf.fn(ctx)

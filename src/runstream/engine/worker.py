@@ -8,6 +8,7 @@ the store. Everything the task emitted is queued to the store before its end is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -81,10 +82,8 @@ class TaskWorker:
                     timeout = self._poll
                     if next_due is not None:
                         timeout = min(timeout, max(0.0, next_due - time.time()))
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout)
-                    except TimeoutError:
-                        pass
         finally:
             heartbeat.cancel()
             await self.drain(0)
@@ -117,12 +116,17 @@ class TaskWorker:
             self._emitter.flush()
             try:
                 await self._store.finish_task(
-                    claim.id, claim.attempt, self.worker_id,
-                    output=output, error=error, retryable=retryable,
+                    claim.id,
+                    claim.attempt,
+                    self.worker_id,
+                    output=output,
+                    error=error,
+                    retryable=retryable,
                 )
             except LeaseLost:
-                log.warning("result of task %s attempt %d refused: lease lost", claim.id,
-                            claim.attempt)
+                log.warning(
+                    "result of task %s attempt %d refused: lease lost", claim.id, claim.attempt
+                )
         finally:
             self._running.pop(claim.id, None)
             self._wake.set()
@@ -134,9 +138,12 @@ class TaskWorker:
         except UnknownKind as err:
             return None, str(err), False
         ctx = TaskContext(
-            emitter=self._emitter, execution_id=claim.execution_id,
-            workflow_execution_id=claim.workflow_id, task_id=claim.id,
-            attempt=claim.attempt, kind=claim.kind,
+            emitter=self._emitter,
+            execution_id=claim.execution_id,
+            workflow_execution_id=claim.workflow_id,
+            task_id=claim.id,
+            attempt=claim.attempt,
+            kind=claim.kind,
         )
         token = _current.set(ctx)
         try:
@@ -144,7 +151,7 @@ class TaskWorker:
                 if task.takes_input:
                     output = await task.fn(ctx, claim.input)
                 else:
-                    output = await task.fn(ctx)  # type: ignore[call-arg]
+                    output = await task.fn(ctx)
             orjson.dumps(output)
             return output, None, True
         except TaskError as err:

@@ -74,7 +74,9 @@ LIFECYCLE = frozenset(EventType) - EMITTED - AGENT
 WORKFLOW_TERMINAL = frozenset(
     {EventType.WORKFLOW_COMPLETED, EventType.WORKFLOW_FAILED, EventType.WORKFLOW_CANCELLED}
 )
-TASK_TERMINAL = frozenset({EventType.TASK_COMPLETED, EventType.TASK_FAILED, EventType.TASK_CANCELLED})
+TASK_TERMINAL = frozenset(
+    {EventType.TASK_COMPLETED, EventType.TASK_FAILED, EventType.TASK_CANCELLED}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
     steps = load_queries("schema.sql")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise StoreError(f"database schema {version} is newer than this runstream ({SCHEMA_VERSION})")
+        raise StoreError(
+            f"database schema {version} is newer than this runstream ({SCHEMA_VERSION})"
+        )
     for target in range(version + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         for statement in steps[f"migrate_{target}"].split(";"):

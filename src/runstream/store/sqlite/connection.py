@@ -104,7 +104,9 @@ class Tx:
             next_seq[ev.execution_id] = seq + 1
             stored = Event(ev.execution_id, seq, ev.type, self.now, ev.data, ev.task_id, ev.attempt)
             self.events.append(stored)
-            rows.append((ev.execution_id, seq, ev.type, self.now, encode(ev.data), ev.task_id, ev.attempt))
+            rows.append(
+                (ev.execution_id, seq, ev.type, self.now, encode(ev.data), ev.task_id, ev.attempt)
+            )
         self.conn.executemany(self.queries["insert_event"], rows)
 
     def emit(self, execution_id: str, type: str, data: Any, **kw: Any) -> None:

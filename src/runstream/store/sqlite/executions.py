@@ -70,11 +70,23 @@ def settle_promise(tx: Tx, execution_id: str, name: str, value: Any, error: str 
             return
         raise InvalidState(execution_id, f"promise {name!r} is already {promise['status']}")
     if promise is None:
-        tx.run("insert_promise", id=execution_id, name=name, status="PENDING",
-               value=encode(None), error=None)
+        tx.run(
+            "insert_promise",
+            id=execution_id,
+            name=name,
+            status="PENDING",
+            value=encode(None),
+            error=None,
+        )
         tx.emit(execution_id, EventType.PROMISE_CREATED, {"promiseId": name})
-    tx.run("settle_promise", id=execution_id, name=name, status=status, value=encode(value),
-           error=error)
+    tx.run(
+        "settle_promise",
+        id=execution_id,
+        name=name,
+        status=status,
+        value=encode(value),
+        error=error,
+    )
     if error is None:
         tx.emit(execution_id, EventType.PROMISE_RESOLVED, {"promiseId": name, "result": value})
     else:
@@ -109,8 +121,13 @@ def get_snapshot(tx: Tx, execution_id: str) -> Snapshot:
     row = _get(tx, execution_id)
     tasks = [
         TaskInfo(
-            id=t["id"], kind=t["kind"], status=Status(t["status"]), execution_count=t["attempt"],
-            max_retries=t["max_retries"], worker_id=t["lease_owner"], error=t["error"],
+            id=t["id"],
+            kind=t["kind"],
+            status=Status(t["status"]),
+            execution_count=t["attempt"],
+            max_retries=t["max_retries"],
+            worker_id=t["lease_owner"],
+            error=t["error"],
             output=decode(t["output"]),
         )
         for t in tx.all("tasks_of", id=execution_id)
@@ -136,9 +153,15 @@ def list_executions(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Snapshot], str | None]:
-    rows = tx.all("list_executions", org=org, type=str(type),
-                  status=None if status is None else str(status), kind=kind, cursor=cursor,
-                  limit=limit + 1)
+    rows = tx.all(
+        "list_executions",
+        org=org,
+        type=str(type),
+        status=None if status is None else str(status),
+        kind=kind,
+        cursor=cursor,
+        limit=limit + 1,
+    )
     page = [_snapshot(r) for r in rows[:limit]]
     return page, (page[-1].id if len(rows) > limit else None)
 

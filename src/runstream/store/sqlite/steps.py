@@ -77,8 +77,13 @@ def cancel_resources(tx: Tx, execution_id: str, step: sqlite3.Row) -> None:
                 attempt=task["attempt"] or None,
             )
             tx.run(
-                "update_task", id=ref, status="CANCELLED", output=None, error="cancelled",
-                available_at=tx.now, now=tx.now,
+                "update_task",
+                id=ref,
+                status="CANCELLED",
+                output=None,
+                error="cancelled",
+                available_at=tx.now,
+                now=tx.now,
             )
     elif kind == "sleep":
         if tx.run("close_timer", id=ref, status="cancelled"):
@@ -89,7 +94,12 @@ def cancel_resources(tx: Tx, execution_id: str, step: sqlite3.Row) -> None:
             tx.emit(
                 execution_id,
                 EventType.CHILD_WORKFLOW_CANCELLATION_REQUESTED,
-                {"childWorkflowId": ref, "kind": child["kind"], "status": child["status"], "error": None},
+                {
+                    "childWorkflowId": ref,
+                    "kind": child["kind"],
+                    "status": child["status"],
+                    "error": None,
+                },
             )
             request_cancel(tx, child, "parent cancelled")
 
@@ -107,12 +117,30 @@ def request_cancel(tx: Tx, row: sqlite3.Row, reason: str | None) -> None:
     if row["type"] == "task":
         task = tx.one("get_task", id=row["id"])
         assert task is not None
-        tx.emit(row["id"], EventType.TASK_CANCELLED, task_data(task, "CANCELLED"), task_id=row["id"],
-                attempt=task["attempt"] or None)
-        tx.run("update_task", id=row["id"], status="CANCELLED", output=None, error=reason,
-               available_at=tx.now, now=tx.now)
-        tx.run("finish_execution", id=row["id"], status="CANCELLED", output=None, error=reason,
-               now=tx.now)
+        tx.emit(
+            row["id"],
+            EventType.TASK_CANCELLED,
+            task_data(task, "CANCELLED"),
+            task_id=row["id"],
+            attempt=task["attempt"] or None,
+        )
+        tx.run(
+            "update_task",
+            id=row["id"],
+            status="CANCELLED",
+            output=None,
+            error=reason,
+            available_at=tx.now,
+            now=tx.now,
+        )
+        tx.run(
+            "finish_execution",
+            id=row["id"],
+            status="CANCELLED",
+            output=None,
+            error=reason,
+            now=tx.now,
+        )
     elif not row["started"] and row["lease_owner"] is None:
         end_workflow(tx, row, Outcome(Status.CANCELLED, error=reason))
     elif tx.run("make_ready", id=row["id"], now=tx.now):

@@ -16,14 +16,29 @@ from runstream.store.sqlite.steps import resolve_step, task_data
 def insert_standalone(tx: Tx, new: NewExecution) -> None:
     """A task execution: its own log, whose first event is ``TASK_CREATED``."""
     tx.run(
-        "insert_execution", id=new.id, org=new.org, kind=new.kind, type="task",
-        input=encode(new.input), parent_id=None, parent_step=None, now=tx.now, ready_at=None,
+        "insert_execution",
+        id=new.id,
+        org=new.org,
+        kind=new.kind,
+        type="task",
+        input=encode(new.input),
+        parent_id=None,
+        parent_step=None,
+        now=tx.now,
+        ready_at=None,
     )
     tx.run(
-        "insert_task", id=new.id, execution_id=new.id, workflow_id=None, step=None,
-        kind=new.kind, input=encode(new.input), max_retries=new.max_retries,
+        "insert_task",
+        id=new.id,
+        execution_id=new.id,
+        workflow_id=None,
+        step=None,
+        kind=new.kind,
+        input=encode(new.input),
+        max_retries=new.max_retries,
         retry_policy=encode(new.retry_policy.to_json() if new.retry_policy else None),
-        timeout=new.timeout, now=tx.now,
+        timeout=new.timeout,
+        now=tx.now,
     )
     task = tx.one("get_task", id=new.id)
     assert task is not None
@@ -36,12 +51,22 @@ def claim_tasks(
 ) -> tuple[list[TaskClaim], float | None]:
     claims = []
     for (task_id,) in tx.all("due_tasks", now=tx.now, limit=limit):
-        row = tx.one("lease_task", worker=worker_id, expires=tx.now + int(lease * 1000),
-                     now=tx.now, id=task_id)
+        row = tx.one(
+            "lease_task",
+            worker=worker_id,
+            expires=tx.now + int(lease * 1000),
+            now=tx.now,
+            id=task_id,
+        )
         if row is None:
             continue
-        tx.emit(row["execution_id"], EventType.TASK_STARTED, task_data(row, "RUNNING"),
-                task_id=task_id, attempt=row["attempt"])
+        tx.emit(
+            row["execution_id"],
+            EventType.TASK_STARTED,
+            task_data(row, "RUNNING"),
+            task_id=task_id,
+            attempt=row["attempt"],
+        )
         if row["workflow_id"] is None:
             tx.run("set_status", id=task_id, status="RUNNING", now=tx.now)
         claims.append(
@@ -64,8 +89,13 @@ def claim_tasks(
 def heartbeat_tasks(tx: Tx, worker_id: str, attempts: dict[str, int], lease: float) -> set[str]:
     lost = set()
     for task_id, attempt in attempts.items():
-        if not tx.run("extend_task_lease", id=task_id, attempt=attempt, worker=worker_id,
-                      expires=tx.now + int(lease * 1000)):
+        if not tx.run(
+            "extend_task_lease",
+            id=task_id,
+            attempt=attempt,
+            worker=worker_id,
+            expires=tx.now + int(lease * 1000),
+        ):
             lost.add(task_id)
     return lost
 
@@ -97,39 +127,75 @@ def finish_task(
 
 def _complete(tx: Tx, row: sqlite3.Row, output: Any) -> None:
     task_id = row["id"]
-    tx.emit(row["execution_id"], EventType.TASK_COMPLETED,
-            task_data(row, "COMPLETED", output=output), task_id=task_id, attempt=row["attempt"])
-    tx.run("update_task", id=task_id, status="COMPLETED", output=encode(output), error=None,
-           available_at=tx.now, now=tx.now)
+    tx.emit(
+        row["execution_id"],
+        EventType.TASK_COMPLETED,
+        task_data(row, "COMPLETED", output=output),
+        task_id=task_id,
+        attempt=row["attempt"],
+    )
+    tx.run(
+        "update_task",
+        id=task_id,
+        status="COMPLETED",
+        output=encode(output),
+        error=None,
+        available_at=tx.now,
+        now=tx.now,
+    )
     if row["workflow_id"] is not None:
         resolve_step(tx, row["workflow_id"], row["step"], "done", output)
     else:
-        tx.run("finish_execution", id=task_id, status="COMPLETED", output=encode(output),
-               error=None, now=tx.now)
+        tx.run(
+            "finish_execution",
+            id=task_id,
+            status="COMPLETED",
+            output=encode(output),
+            error=None,
+            now=tx.now,
+        )
 
 
 def fail_attempt(tx: Tx, row: sqlite3.Row, error: str, retryable: bool) -> None:
     """End a failed attempt: schedule the next one with backoff, or fail the task for good."""
     task_id, attempt = row["id"], row["attempt"]
     will_retry = retryable and attempt <= row["max_retries"]
-    tx.emit(row["execution_id"], EventType.TASK_FAILED,
-            task_data(row, "PENDING" if will_retry else "FAILED", error=error,
-                      willRetry=will_retry),
-            task_id=task_id, attempt=attempt)
+    tx.emit(
+        row["execution_id"],
+        EventType.TASK_FAILED,
+        task_data(row, "PENDING" if will_retry else "FAILED", error=error, willRetry=will_retry),
+        task_id=task_id,
+        attempt=attempt,
+    )
     if will_retry:
         policy = RetryPolicy.from_json(decode(row["retry_policy"]))
         due = tx.now + int(policy.delay(attempt) * 1000)
-        tx.run("update_task", id=task_id, status="PENDING", output=None, error=error,
-               available_at=due, now=tx.now)
+        tx.run(
+            "update_task",
+            id=task_id,
+            status="PENDING",
+            output=None,
+            error=error,
+            available_at=due,
+            now=tx.now,
+        )
         tx.wakes.add("tasks")
         return
-    tx.run("update_task", id=task_id, status="FAILED", output=None, error=error,
-           available_at=tx.now, now=tx.now)
+    tx.run(
+        "update_task",
+        id=task_id,
+        status="FAILED",
+        output=None,
+        error=error,
+        available_at=tx.now,
+        now=tx.now,
+    )
     if row["workflow_id"] is not None:
         resolve_step(tx, row["workflow_id"], row["step"], "failed", None, error)
     else:
-        tx.run("finish_execution", id=task_id, status="FAILED", output=None, error=error,
-               now=tx.now)
+        tx.run(
+            "finish_execution", id=task_id, status="FAILED", output=None, error=error, now=tx.now
+        )
 
 
 def expire_task_leases(tx: Tx) -> None:

@@ -53,18 +53,28 @@ def claim_workflows(tx: Tx, worker_id: str, limit: int, lease: float) -> list[st
             id=execution_id,
         )
         if not before["started"]:
-            tx.emit(execution_id, EventType.WORKFLOW_STARTED,
-                    workflow_data(before, "RUNNING", workerId=worker_id))
+            tx.emit(
+                execution_id,
+                EventType.WORKFLOW_STARTED,
+                workflow_data(before, "RUNNING", workerId=worker_id),
+            )
             if before["parent_id"]:
                 tx.emit(
                     before["parent_id"],
                     EventType.CHILD_WORKFLOW_STARTED,
-                    {"childWorkflowId": execution_id, "kind": before["kind"], "status": "RUNNING",
-                     "error": None},
+                    {
+                        "childWorkflowId": execution_id,
+                        "kind": before["kind"],
+                        "status": "RUNNING",
+                        "error": None,
+                    },
                 )
         elif before["status"] == "WAITING":
-            tx.emit(execution_id, EventType.WORKFLOW_RESUMED,
-                    workflow_data(before, "RUNNING", workerId=worker_id))
+            tx.emit(
+                execution_id,
+                EventType.WORKFLOW_RESUMED,
+                workflow_data(before, "RUNNING", workerId=worker_id),
+            )
         claimed.append(execution_id)
     return claimed
 
@@ -116,81 +126,141 @@ def commit_activation(tx: Tx, act: Activation) -> list[StepRecord]:
     assert full is not None
     cancel_batch = act.batch if act.cancel_fed else None
     if act.outcome is not None:
-        tx.run("keep_batch", id=execution_id, worker=act.worker_id, batch=act.batch,
-               cancel_batch=cancel_batch, now=tx.now)
+        tx.run(
+            "keep_batch",
+            id=execution_id,
+            worker=act.worker_id,
+            batch=act.batch,
+            cancel_batch=cancel_batch,
+            now=tx.now,
+        )
         end_workflow(tx, full, act.outcome)
         return []
     ready = [_step(s) for s in tx.all("ready_steps", id=execution_id)]
     if ready:
-        tx.run("keep_batch", id=execution_id, worker=act.worker_id, batch=act.batch,
-               cancel_batch=cancel_batch, now=tx.now)
+        tx.run(
+            "keep_batch",
+            id=execution_id,
+            worker=act.worker_id,
+            batch=act.batch,
+            cancel_batch=cancel_batch,
+            now=tx.now,
+        )
         return ready
     tx.emit(
         execution_id,
         EventType.WORKFLOW_SUSPENDED,
         workflow_data(full, "WAITING", workerId=None, suspendType=act.suspend_type),
     )
-    tx.run("release_workflow", id=execution_id, worker=act.worker_id, status="WAITING",
-           batch=act.batch, cancel_batch=cancel_batch, now=tx.now)
+    tx.run(
+        "release_workflow",
+        id=execution_id,
+        worker=act.worker_id,
+        status="WAITING",
+        batch=act.batch,
+        cancel_batch=cancel_batch,
+        now=tx.now,
+    )
     return []
 
 
 def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
     """Record one command of an activation with its event."""
     step_row: dict[str, Any] = {
-        "id": execution_id, "step": cmd.step, "kind": cmd.kind, "name": cmd.name,
-        "status": "pending", "result": encode(None), "error": None, "batch": None,
-        "ref": cmd.ref, "timeout_id": None,
+        "id": execution_id,
+        "step": cmd.step,
+        "kind": cmd.kind,
+        "name": cmd.name,
+        "status": "pending",
+        "result": encode(None),
+        "error": None,
+        "batch": None,
+        "ref": cmd.ref,
+        "timeout_id": None,
     }
     match cmd.kind:
         case "emit":
             tx.emit(execution_id, cmd.name, cmd.input)
         case "task":
             tx.run(
-                "insert_task", id=cmd.ref, execution_id=execution_id, workflow_id=execution_id,
-                step=cmd.step, kind=cmd.name, input=encode(cmd.input),
+                "insert_task",
+                id=cmd.ref,
+                execution_id=execution_id,
+                workflow_id=execution_id,
+                step=cmd.step,
+                kind=cmd.name,
+                input=encode(cmd.input),
                 max_retries=cmd.max_retries,
                 retry_policy=encode(cmd.retry_policy.to_json() if cmd.retry_policy else None),
-                timeout=cmd.timeout, now=tx.now,
+                timeout=cmd.timeout,
+                now=tx.now,
             )
             tx.run("insert_step", **step_row)
             task = tx.one("get_task", id=cmd.ref)
             assert task is not None
-            tx.emit(execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"),
-                    task_id=cmd.ref)
+            tx.emit(
+                execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=cmd.ref
+            )
             tx.wakes.add("tasks")
         case "sleep":
             fire_at = tx.now + int((cmd.seconds or 0) * 1000)
-            tx.run("insert_timer", id=cmd.ref, execution_id=execution_id, step=cmd.step,
-                   kind="sleep", fire_at=fire_at)
+            tx.run(
+                "insert_timer",
+                id=cmd.ref,
+                execution_id=execution_id,
+                step=cmd.step,
+                kind="sleep",
+                fire_at=fire_at,
+            )
             tx.run("insert_step", **step_row)
-            tx.emit(execution_id, EventType.TIMER_STARTED, {"timerId": cmd.ref, "fireAtMs": fire_at})
+            tx.emit(
+                execution_id, EventType.TIMER_STARTED, {"timerId": cmd.ref, "fireAtMs": fire_at}
+            )
             tx.wakes.add("timers")
         case "promise" | "receive":
             if cmd.seconds is not None:
                 step_row["timeout_id"] = f"{execution_id}:{cmd.step}:timeout"
-                tx.run("insert_timer", id=step_row["timeout_id"], execution_id=execution_id,
-                       step=cmd.step, kind="timeout", fire_at=tx.now + int(cmd.seconds * 1000))
+                tx.run(
+                    "insert_timer",
+                    id=step_row["timeout_id"],
+                    execution_id=execution_id,
+                    step=cmd.step,
+                    kind="timeout",
+                    fire_at=tx.now + int(cmd.seconds * 1000),
+                )
                 tx.wakes.add("timers")
             tx.run("insert_step", **step_row)
             if cmd.kind == "promise":
                 _await_promise(tx, execution_id, cmd)
         case "child":
-            insert_workflow(tx, NewExecution(
-                id=cmd.ref or "", org=_org(tx, execution_id), kind=cmd.name,
-                type=ExecutionType.WORKFLOW, input=cmd.input, parent_id=execution_id,
-                parent_step=cmd.step,
-            ))
+            insert_workflow(
+                tx,
+                NewExecution(
+                    id=cmd.ref or "",
+                    org=_org(tx, execution_id),
+                    kind=cmd.name,
+                    type=ExecutionType.WORKFLOW,
+                    input=cmd.input,
+                    parent_id=execution_id,
+                    parent_step=cmd.step,
+                ),
+            )
             tx.run("insert_step", **step_row)
-            tx.emit(execution_id, EventType.CHILD_WORKFLOW_INITIATED,
-                    {"childWorkflowId": cmd.ref, "kind": cmd.name, "status": "PENDING",
-                     "error": None})
+            tx.emit(
+                execution_id,
+                EventType.CHILD_WORKFLOW_INITIATED,
+                {"childWorkflowId": cmd.ref, "kind": cmd.name, "status": "PENDING", "error": None},
+            )
         case "operation":
-            step_row.update(status="failed" if cmd.error else "done", result=encode(cmd.input),
-                            error=cmd.error)
+            step_row.update(
+                status="failed" if cmd.error else "done", result=encode(cmd.input), error=cmd.error
+            )
             tx.run("insert_step", **step_row)
-            tx.emit(execution_id, EventType.OPERATION_COMPLETED,
-                    {"operationId": cmd.name, "result": cmd.input, "error": cmd.error})
+            tx.emit(
+                execution_id,
+                EventType.OPERATION_COMPLETED,
+                {"operationId": cmd.name, "result": cmd.input, "error": cmd.error},
+            )
         case "state" | "clear":
             step_row.update(status="done", batch=batch)
             tx.run("insert_step", **step_row)
@@ -211,8 +281,14 @@ def _org(tx: Tx, execution_id: str) -> str:
 def _await_promise(tx: Tx, execution_id: str, cmd: Command) -> None:
     promise = tx.one("get_promise", id=execution_id, name=cmd.name)
     if promise is None:
-        tx.run("insert_promise", id=execution_id, name=cmd.name, status="PENDING",
-               value=encode(None), error=None)
+        tx.run(
+            "insert_promise",
+            id=execution_id,
+            name=cmd.name,
+            status="PENDING",
+            value=encode(None),
+            error=None,
+        )
         tx.emit(execution_id, EventType.PROMISE_CREATED, {"promiseId": cmd.name})
     elif promise["status"] == "RESOLVED":
         resolve_step(tx, execution_id, cmd.step, "done", decode(promise["value"]))
@@ -248,4 +324,3 @@ def fire_timers(tx: Tx) -> float | None:
 def release_expired_workflows(tx: Tx) -> None:
     if tx.run("expired_workflows", now=tx.now):
         tx.wakes.add("workflows")
-
