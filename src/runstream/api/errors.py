@@ -1,0 +1,114 @@
+"""HTTP errors: one table from runstream errors to statuses, JSON bodies for every failure.
+
+Every error before a stream starts is ``{"error": {"code", "message", "param"?}}`` with
+a 4xx/5xx status; a stream never starts with an error and nothing answers with a
+stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from runstream.errors import (
+    ExecutionNotFound,
+    InvalidState,
+    RunstreamError,
+    StoreError,
+    UnknownKind,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS: dict[type[RunstreamError], tuple[int, str]] = {
+    ExecutionNotFound: (404, "not_found"),
+    UnknownKind: (400, "unknown_kind"),
+    InvalidState: (409, "invalid_state"),
+    StoreError: (503, "store_unavailable"),
+}
+"""Status and error code of each runstream error the API lets through; subclasses inherit."""
+
+
+class ApiError(Exception):
+    """A request refused at the HTTP edge, before the engine is asked."""
+
+    def __init__(self, status: int, code: str, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+def bad_request(param: str, message: str) -> ApiError:
+    """A 400 naming the request parameter at fault."""
+    return ApiError(400, "invalid_parameter", f"{param}: {message}", param=param)
+
+
+def status_of(exc: RunstreamError) -> tuple[int, str]:
+    """The HTTP status and error code for a runstream error (500 when unmapped)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500, "internal"
+
+
+def error_response(status: int, code: str, message: str, param: str | None = None) -> Response:
+    """The JSON error body every failing request gets."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if param is not None:
+        body["param"] = param
+    return Response(
+        orjson.dumps({"error": body}), status_code=status, media_type="application/json"
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Make ``app`` answer every error with the JSON error body."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RunstreamError, _runstream_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.param)
+
+
+async def _runstream_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RunstreamError)
+    status, code = status_of(exc)
+    if status >= 500:
+        # Driver details stay in the log; the client learns only which dependency failed.
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        message = "the store is unavailable" if code == "store_unavailable" else "internal error"
+        return error_response(status, code, message)
+    return error_response(status, code, str(exc))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    # loc starts with where the value came from ("body", "query", …); the rest names it.
+    param = ".".join(str(part) for part in first["loc"][1:]) or str(
+        first["loc"][0] if first["loc"] else "request"
+    )
+    return error_response(400, "invalid_parameter", f"{param}: {first['msg']}", param)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises after this response is sent, so the server logs the traceback.
+    return error_response(500, "internal", "internal error")

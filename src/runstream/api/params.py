@@ -1,0 +1,77 @@
+"""Request parameters shared by the JSON and the stream endpoints, checked at the edge."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from runstream import Engine
+from runstream.api.errors import bad_request
+from runstream.errors import ExecutionNotFound
+from runstream.model import ExecutionType, Snapshot, is_uuid
+
+_SEQ = re.compile(r"\d{1,18}")
+
+Org = Annotated[str, Path(min_length=1, max_length=200, description="Organisation slug.")]
+ExecutionId = Annotated[str, Path(description="Execution UUID.")]
+
+
+def get_engine(request: Request) -> Engine:
+    """The engine the app was created with."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def parse_id(value: str) -> str:
+    """The canonical form of an execution id.
+
+    Raises:
+        ApiError: 400 when ``value`` is not a UUID.
+    """
+    if not is_uuid(value):
+        raise bad_request("id", f"not a UUID: {value!r}")
+    return value.lower()
+
+
+async def load(engine: Engine, org: str, execution_id: str, type: ExecutionType) -> Snapshot:
+    """The snapshot of an execution of ``type`` in ``org``.
+
+    Raises:
+        ApiError: 400 for a malformed id.
+        ExecutionNotFound: No such execution, or it belongs to another org or type.
+    """
+    snapshot = await engine.get(parse_id(execution_id))
+    if snapshot.org != org or snapshot.type != type:
+        raise ExecutionNotFound(snapshot.id)
+    return snapshot
+
+
+def parse_seq(param: str, value: str | None) -> int:
+    """A ``Last-Event-ID`` of a single-execution stream: the seq to resume after (0: start).
+
+    Raises:
+        ApiError: 400 when ``value`` is not a non-negative integer.
+    """
+    if value is None:
+        return 0
+    if not _SEQ.fullmatch(value):
+        raise bad_request(param, f"expected an event id (a non-negative integer), got {value!r}")
+    return int(value)
+
+
+def last_event_id(header: str | None, query: str | None) -> tuple[str, str | None]:
+    """The resume point and the parameter it came from; the header wins.
+
+    ``EventSource`` sends the header on reconnect, against the URL it first opened;
+    that URL's ``lastEventId`` is older than the header.
+    """
+    if header is not None and header.strip():
+        return "Last-Event-ID", header.strip()
+    if query is not None and query.strip():
+        return "lastEventId", query.strip()
+    return "Last-Event-ID", None

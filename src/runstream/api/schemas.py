@@ -1,0 +1,150 @@
+"""Request and response bodies of the native API (pydantic lives here, not in the core).
+
+Response models document the JSON the endpoints send (``Snapshot.to_json`` and
+``Event.to_json``); the handlers encode those dicts directly with orjson.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runstream.model import ExecutionType, Status
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartRequest(_Body):
+    """Start a workflow or a standalone task."""
+
+    kind: str = Field(min_length=1, description="Registered workflow or task name.")
+    input: Any = Field(default=None, description="The one argument passed to the function.")
+
+
+class CancelRequest(_Body):
+    """Cancel an execution; cancelling twice is harmless."""
+
+    reason: str | None = None
+
+
+class MessageRequest(_Body):
+    """A message delivered to the workflow's next ``ctx.receive()``."""
+
+    message: Any
+
+
+class ResolveRequest(_Body):
+    """Resolve a promise with a value (first write wins)."""
+
+    value: Any = None
+
+
+class RejectRequest(_Body):
+    """Reject a promise; the workflow's ``ctx.promise`` raises ``PromiseRejected``."""
+
+    error: str = Field(min_length=1)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskOut(_Out):
+    """A task of an execution."""
+
+    id: str
+    kind: str
+    status: Status
+    executionCount: int
+    maxRetries: int
+    workerId: str | None
+    error: str | None
+
+
+class PromiseOut(_Out):
+    """An external promise of a workflow."""
+
+    promiseId: str
+    status: Literal["PENDING", "RESOLVED", "REJECTED"]
+    result: Any
+    error: str | None
+
+
+class ChildOut(_Out):
+    """A child workflow."""
+
+    childWorkflowId: str
+    kind: str
+    status: Status
+
+
+class SnapshotOut(_Out):
+    """The state of an execution."""
+
+    id: str
+    kind: str
+    type: ExecutionType
+    org: str
+    status: Status
+    input: Any
+    output: Any
+    error: str | None
+    parentWorkflowExecutionId: str | None
+    createdAtMs: int
+    updatedAtMs: int
+    lastEventId: int = Field(description="Seq of the newest event; resume streams from here.")
+    cancelRequested: bool
+    tasks: list[TaskOut]
+    state: dict[str, Any]
+    promises: list[PromiseOut]
+    children: list[ChildOut]
+
+
+class ExecutionPage(_Out):
+    """One page of executions, newest first."""
+
+    items: list[SnapshotOut]
+    nextCursor: str | None = Field(description="Pass as ``cursor`` for the next page.")
+
+
+class EventOut(_Out):
+    """One stored event."""
+
+    executionId: str
+    seq: int
+    type: str
+    ts: int = Field(description="Server time of the append, epoch milliseconds.")
+    data: Any
+    taskId: str | None
+    attempt: int | None
+
+
+class EventPage(_Out):
+    """Events of one execution in ``seq`` order."""
+
+    items: list[EventOut]
+    nextAfter: int = Field(description="Pass as ``after`` to continue.")
+    hasMore: bool
+
+
+class MessageAccepted(_Out):
+    """The message was appended to the execution's inbox."""
+
+    messageId: str
+
+
+class ErrorDetail(_Out):
+    """What went wrong."""
+
+    code: str
+    message: str
+    param: str | None = None
+
+
+class ErrorBody(_Out):
+    """The body of every error response."""
+
+    error: ErrorDetail

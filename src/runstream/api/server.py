@@ -1,0 +1,104 @@
+"""Run the API with uvicorn so that SIGTERM ends open streams promptly.
+
+Plain uvicorn waits for every connection to finish before it stops, and an SSE
+connection never finishes by itself. ``StreamingServer`` first tells open
+streams to send their last frame (a comment and a ``retry:`` hint) and end,
+then lets uvicorn close connections and run the lifespan shutdown. Workflows
+keep running in the engine; only the streams end.
+
+It also aborts connections stuck closing with unsent bytes: a client that stopped
+reading is dropped by its stream's send timeout, but the socket would otherwise
+linger until the client reads again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import time
+
+import uvicorn
+
+from runstream import Engine
+from runstream.api.app import create_app
+from runstream.api.responses import StreamRegistry
+from runstream.config import Settings
+
+
+class StreamingServer(uvicorn.Server):
+    """A ``uvicorn.Server`` that ends open SSE streams before waiting for connections."""
+
+    def __init__(self, config: uvicorn.Config, streams: StreamRegistry, settings: Settings) -> None:
+        super().__init__(config)
+        self.streams = streams
+        """The registry of the app being served."""
+        self._settings = settings
+        self._stuck_since: dict[asyncio.BaseTransport, float] = {}
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with ``port=0``)."""
+        port: int = self.servers[0].sockets[0].getsockname()[1]
+        return port
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Tell open streams to finish, then shut down as uvicorn does."""
+        self.streams.close_all()
+        await super().shutdown(sockets)
+
+    async def on_tick(self, counter: int) -> bool:
+        """Uvicorn's periodic housekeeping, plus dropping stuck connections once a second."""
+        if counter % 10 == 0:
+            self._abort_stuck()
+        return await super().on_tick(counter)
+
+    def _abort_stuck(self) -> None:
+        now = time.monotonic()
+        stuck: dict[asyncio.BaseTransport, float] = {}
+        for connection in self.server_state.connections:
+            transport = connection.transport
+            if transport.is_closing() and transport.get_write_buffer_size() > 0:
+                stuck[transport] = since = self._stuck_since.get(transport, now)
+                if now - since >= self._settings.send_timeout_seconds:
+                    transport.abort()
+        self._stuck_since = stuck
+
+
+def server(
+    engine: Engine, settings: Settings, *, log_level: str = "info", access_log: bool = True
+) -> StreamingServer:
+    """A server for the API of ``engine`` on ``settings.host:settings.port``.
+
+    Args:
+        engine: An engine the caller opens before serving and closes after.
+        settings: Bind address, stream timing, CORS and shutdown timeout.
+        log_level: Uvicorn's log level.
+        access_log: Log one line per request.
+    """
+    app = create_app(engine, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=access_log,
+        # Uvicorn takes whole seconds; streams themselves end at once on shutdown.
+        timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_timeout_seconds)),
+    )
+    return StreamingServer(config, app.state.streams, settings)
+
+
+async def serve(
+    engine: Engine, settings: Settings, *, log_level: str = "info", access_log: bool = True
+) -> None:
+    """Open the engine, serve its API until SIGINT or SIGTERM, then close the engine.
+
+    Args:
+        engine: The engine to open (its worker runs when it was made with ``worker=True``).
+        settings: As for ``server``.
+        log_level: Uvicorn's log level.
+        access_log: Log one line per request.
+    """
+    async with engine:
+        await server(engine, settings, log_level=log_level, access_log=access_log).serve()

@@ -1,0 +1,212 @@
+"""SSE endpoints of the native API: one execution's log, or a workflow and its descendants.
+
+Every check happens before the stream starts, so a bad request gets a JSON error
+and never an event stream. A finished execution with nothing left to send after
+the client's ``Last-Event-ID`` gets **204**, which stops ``EventSource`` reconnecting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from runstream import Engine
+from runstream.api.errors import bad_request
+from runstream.api.executions import ERRORS, SEGMENT
+from runstream.api.params import EngineDep, ExecutionId, Org, last_event_id, load, parse_seq
+from runstream.api.responses import EventStreamResponse, Feed, Item, StreamRegistry
+from runstream.config import Settings
+from runstream.model import Event, ExecutionType
+from runstream.streaming.wire.native import TypeFilter, encode, parse_types
+
+Types = Annotated[
+    str | None,
+    Query(
+        description="Comma list, case-insensitive: SSE types (``token,progress,data,error``), "
+        "event names (``TASK_COMPLETED``) or prefixes (``task``, ``workflow``, ``timer``). "
+        "Filtered-out events still advance the resume point.",
+        examples=["token,workflow"],
+    ),
+]
+LastEventIdHeader = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        description="Resume after this id (browsers send it when they reconnect).",
+    ),
+]
+LastEventIdQuery = Annotated[
+    str | None,
+    Query(
+        alias="lastEventId",
+        description="Same as the ``Last-Event-ID`` header, for clients that cannot set headers.",
+    ),
+]
+
+_EXAMPLE = (
+    "retry: 3000\n\n"
+    "id: 1\nevent: data\n"
+    'data: {"type":"Event","event":"WORKFLOW_CREATED","data":{…},"timestampMs":1703764800000}\n\n'
+    "id: 5\nevent: token\ndata: Hello\n\n"
+    ": keep-alive\n\n"
+)
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The event stream: a replay of the log after the resume point, then live.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE}},
+    },
+    204: {"description": "The execution has finished and nothing is left to send."},
+    **ERRORS,
+}
+
+router = APIRouter(prefix="/api/orgs/{org}", tags=["streams"])
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
+
+
+def _route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    return router.get(
+        path,
+        response_class=EventStreamResponse,
+        status_code=200,
+        summary=summary,
+        responses=STREAM_RESPONSES,
+    )
+
+
+@_route("/workflow-executions/{execution_id}/stream", "Stream a workflow's events")
+async def stream_workflow(
+    request: Request,
+    org: Org,
+    execution_id: ExecutionId,
+    engine: EngineDep,
+    types: Types = None,
+    last_event_id_header: LastEventIdHeader = None,
+    last_event_id_query: LastEventIdQuery = None,
+) -> Response:
+    """The workflow's log (its own and its tasks' events) over SSE, resumable by seq."""
+    resume = last_event_id(last_event_id_header, last_event_id_query)
+    return await _stream_log(
+        request, engine, org, execution_id, ExecutionType.WORKFLOW, types, resume
+    )
+
+
+@_route("/task-executions/{execution_id}/stream", "Stream a task's events")
+async def stream_task(
+    request: Request,
+    org: Org,
+    execution_id: ExecutionId,
+    engine: EngineDep,
+    types: Types = None,
+    last_event_id_header: LastEventIdHeader = None,
+    last_event_id_query: LastEventIdQuery = None,
+) -> Response:
+    """A standalone task execution's log over SSE, resumable by seq."""
+    resume = last_event_id(last_event_id_header, last_event_id_query)
+    return await _stream_log(request, engine, org, execution_id, ExecutionType.TASK, types, resume)
+
+
+@_route(
+    f"/{SEGMENT[ExecutionType.WORKFLOW]}/{{execution_id}}/stream/consolidated",
+    "Stream a workflow's and its descendants' events",
+)
+async def stream_consolidated(
+    request: Request,
+    org: Org,
+    execution_id: ExecutionId,
+    engine: EngineDep,
+    types: Types = None,
+    last_event_id_header: LastEventIdHeader = None,
+    last_event_id_query: LastEventIdQuery = None,
+) -> Response:
+    """The workflow's log merged with its children's (also those started later).
+
+    Ids are opaque cursors: resume with the last one received.
+    """
+    wanted = _parse_types(types)
+    param, cursor = last_event_id(last_event_id_header, last_event_id_query)
+    snapshot = await load(engine, org, execution_id, ExecutionType.WORKFLOW)
+    try:
+        pairs = engine.stream_consolidated(snapshot.id, cursor=cursor)
+    except ValueError as exc:
+        raise bad_request(param, str(exc)) from None
+    # Children may still be finishing after the root's terminal event: run to the end.
+    feed = Feed(_frames(pairs, wanted, until_terminal_of=None))
+    return await _respond(request, feed, finished=snapshot.status.is_terminal, param=param)
+
+
+async def _stream_log(
+    request: Request,
+    engine: Engine,
+    org: str,
+    execution_id: str,
+    type: ExecutionType,
+    types: str | None,
+    resume: tuple[str, str | None],
+) -> Response:
+    wanted = _parse_types(types)
+    param, raw = resume
+    after = parse_seq(param, raw)
+    snapshot = await load(engine, org, execution_id, type)
+    finished = snapshot.status.is_terminal
+    if finished and after >= snapshot.last_seq:
+        return Response(status_code=204)
+    pairs = _by_seq(engine.stream(snapshot.id, after=after))
+    feed = Feed(_frames(pairs, wanted, until_terminal_of=snapshot.id))
+    return await _respond(request, feed, finished=finished, param=param)
+
+
+async def _respond(request: Request, feed: Feed, *, finished: bool, param: str) -> Response:
+    """The stream, or 204 when a finished execution has nothing left to send."""
+    settings: Settings = request.app.state.settings
+    registry: StreamRegistry = request.app.state.streams
+    try:
+        # A finished log replays to its end at once; peek so an empty rest can be a 204.
+        if finished and not await feed.has_frames(within=settings.heartbeat_seconds):
+            if isinstance(feed.error, ValueError):
+                raise bad_request(param, str(feed.error))
+            await feed.aclose()
+            return Response(status_code=204)
+    except BaseException:
+        await feed.aclose()
+        raise
+    return EventStreamResponse(feed, settings, registry)
+
+
+def _parse_types(raw: str | None) -> TypeFilter | None:
+    try:
+        return parse_types(raw)
+    except ValueError as exc:
+        raise bad_request("types", str(exc)) from None
+
+
+async def _by_seq(events: AsyncIterator[Event]) -> AsyncIterator[tuple[str, Event]]:
+    try:
+        async for event in events:
+            yield str(event.seq), event
+    finally:
+        await _aclose(events)
+
+
+async def _frames(
+    pairs: AsyncIterator[tuple[str, Event]],
+    wanted: TypeFilter | None,
+    *,
+    until_terminal_of: str | None,
+) -> AsyncIterator[Item]:
+    """Frames of the events; ends with the source or after the terminal event of one log."""
+    try:
+        async for cursor, event in pairs:
+            keep = wanted is None or wanted.matches(event)
+            yield cursor, encode(event, cursor) if keep else None
+            if event.is_terminal and event.execution_id == until_terminal_of:
+                return
+    finally:
+        await _aclose(pairs)
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

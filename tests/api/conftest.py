@@ -1,0 +1,132 @@
+"""A real uvicorn on 127.0.0.1 (a free port) around a fresh engine on a tmp_path SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import runstream as rs
+from runstream.api.responses import StreamRegistry
+from runstream.api.server import StreamingServer, server
+from runstream.config import Settings
+
+from .flows import app
+from .sse import RawStream, connect
+
+FAST = Settings(
+    host="127.0.0.1",
+    port=0,
+    heartbeat_seconds=0.2,
+    idle_timeout_seconds=10.0,
+    max_connection_seconds=30.0,
+    retry_ms=100,
+    send_timeout_seconds=0.5,
+    shutdown_timeout_seconds=2.0,
+)
+"""Stream timing shortened for tests."""
+
+
+@dataclass
+class Live:
+    """A running server, its engine and an HTTP client pointed at it."""
+
+    engine: rs.Engine
+    server: StreamingServer
+    settings: Settings
+    http: httpx.AsyncClient
+    org: str = "default"
+
+    @property
+    def streams(self) -> StreamRegistry:
+        return self.server.streams
+
+    def path(self, execution_id: str, suffix: str = "", kind: str = "workflow") -> str:
+        return f"/api/orgs/{self.org}/{kind}-executions/{execution_id}{suffix}"
+
+    async def start(self, kind: str, input: Any = None) -> str:
+        response = await self.http.post(
+            f"/api/orgs/{self.org}/workflow-executions", json={"kind": kind, "input": input}
+        )
+        assert response.status_code == 201, response.text
+        execution_id: str = response.json()["id"]
+        return execution_id
+
+    def stream(
+        self, path: str, headers: dict[str, str] | None = None, *, receive_buffer: int | None = None
+    ) -> AbstractAsyncContextManager[RawStream]:
+        return connect(self.server.port, path, headers, receive_buffer=receive_buffer)
+
+    async def finished(self, execution_id: str) -> rs.Snapshot:
+        """The snapshot once the execution has ended."""
+        async with asyncio.timeout(10):
+            async for _ in self.engine.stream(execution_id):
+                pass
+        return await self.engine.get(execution_id)
+
+    async def waiting(self, execution_id: str) -> rs.Snapshot:
+        """The snapshot once the workflow has suspended (on a promise, a message, …)."""
+
+        async def suspended() -> bool:
+            return (await self.engine.get(execution_id)).status == rs.Status.WAITING
+
+        await until(suspended, 5)
+        return await self.engine.get(execution_id)
+
+    async def no_streams(self) -> None:
+        """Wait (one heartbeat at most, plus slack) until the in-flight gauge is back at 0."""
+        await until(lambda: self.streams.in_flight == 0, self.settings.heartbeat_seconds + 0.5)
+
+
+async def until(condition: Callable[[], bool | Awaitable[bool]], within: float) -> None:
+    """Return once ``condition()`` holds; fail the test after ``within`` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            holds = condition()
+            if holds if isinstance(holds, bool) else await holds:
+                return
+            await asyncio.sleep(0.005)
+
+
+@asynccontextmanager
+async def serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Live]:
+    """Run engine and server for the duration of the block, then stop both."""
+    settings = replace(FAST, store_url=f"sqlite:///{tmp_path / 'runstream.db'}", **overrides)
+    async with rs.Engine(app, store=settings.store_url) as engine:
+        uvicorn_server = server(engine, settings, log_level="warning", access_log=False)
+        task = asyncio.create_task(uvicorn_server.serve(), name="test-uvicorn")
+        async with asyncio.timeout(5):
+            while not uvicorn_server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+        base_url = f"http://127.0.0.1:{uvicorn_server.port}"
+        try:
+            async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+                yield Live(engine, uvicorn_server, settings, http)
+        finally:
+            uvicorn_server.should_exit = True
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    """Engine and server with ``FAST`` stream timing."""
+    async with serving(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Live]]:
+    """``async with serve(idle_timeout_seconds=0.3) as live:`` for other settings."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[Live]:
+        return serving(tmp_path, **overrides)
+
+    return start

@@ -1,0 +1,89 @@
+"""Workflows and tasks the API tests run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import runstream as rs
+
+app = rs.App("api-tests")
+
+
+@app.task()
+async def report(ctx: rs.TaskContext) -> str:
+    """One event of each kind a task can emit, with awkward text."""
+    ctx.token("line one\nline two\r\nline three\rend")
+    ctx.progress(0.75, "three quarters")
+    ctx.data({"status": "processing", "itemsProcessed": 42, "text": "h\u00e9 \u2603"})
+    ctx.error("rate limited\nretry later", code="RATE")
+    return "done"
+
+
+@app.workflow()
+async def kinds(ctx: rs.WorkflowContext) -> str:
+    out: str = await ctx.task(report)
+    ctx.set_state("phase", "reported")
+    return out
+
+
+@app.task()
+async def chatter(ctx: rs.TaskContext, count: int) -> int:
+    """``count`` tokens, yielding now and then so they reach the log in several commits."""
+    for i in range(count):
+        ctx.token(f"t{i} ")
+        if i % 10 == 9:
+            await asyncio.sleep(0.001)
+    return count
+
+
+@app.workflow()
+async def busy(ctx: rs.WorkflowContext, count: int) -> int:
+    """About ``count`` tokens spread over four tasks."""
+    total = 0
+    for _ in range(4):
+        total += await ctx.task(chatter, count // 4)
+    return total
+
+
+@app.workflow()
+async def gated(ctx: rs.WorkflowContext) -> Any:
+    """Waits for promise ``go`` and returns its value."""
+    return await ctx.promise("go")
+
+
+@app.workflow()
+async def inbox(ctx: rs.WorkflowContext) -> Any:
+    """Returns the first message it receives."""
+    return await ctx.receive()
+
+
+@app.workflow()
+async def kid(ctx: rs.WorkflowContext, count: int) -> int:
+    result: int = await ctx.task(chatter, count)
+    return result
+
+
+@app.workflow()
+async def family(ctx: rs.WorkflowContext) -> int:
+    """Starts a child only once promise ``spawn`` is resolved."""
+    await ctx.promise("spawn")
+    result: int = await ctx.child(kid, 3)
+    return result
+
+
+@app.task()
+async def hello(ctx: rs.TaskContext, name: str) -> str:
+    ctx.token(f"hello {name}")
+    return name
+
+
+@app.task()
+async def flood(ctx: rs.TaskContext, count: int) -> int:
+    """``count`` tokens of 1 KiB, to fill a client's socket buffers."""
+    chunk = "x" * 1024
+    for i in range(count):
+        ctx.token(chunk)
+        if i % 100 == 99:
+            await asyncio.sleep(0.001)
+    return count
