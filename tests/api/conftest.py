@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 import runstream as rs
 from runstream.api.responses import StreamRegistry
@@ -119,6 +120,13 @@ async def serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Live]:
 async def live(tmp_path: Path) -> AsyncIterator[Live]:
     """Engine and server with ``FAST`` stream timing."""
     async with serving(tmp_path) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+    """One engine and server for a whole module (whose tests run in the module's loop)."""
+    async with serving(tmp_path_factory.mktemp("shared")) as running:
         yield running
 
 

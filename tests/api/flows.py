@@ -28,21 +28,22 @@ async def kinds(ctx: rs.WorkflowContext) -> str:
 
 
 @app.task()
-async def chatter(ctx: rs.TaskContext, count: int) -> int:
-    """``count`` tokens, yielding now and then so they reach the log in several commits."""
+async def chatter(ctx: rs.TaskContext, plan: dict[str, Any]) -> int:
+    """``plan["count"]`` tokens, ``plan["pause"]`` seconds after every ten."""
+    count: int = plan["count"]
     for i in range(count):
         ctx.token(f"t{i} ")
         if i % 10 == 9:
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(plan.get("pause", 0.001))
     return count
 
 
 @app.workflow()
-async def busy(ctx: rs.WorkflowContext, count: int) -> int:
-    """About ``count`` tokens spread over four tasks."""
+async def busy(ctx: rs.WorkflowContext, plan: dict[str, Any]) -> int:
+    """``plan["count"]`` tokens over four tasks, ten every ``plan["pause"]`` seconds."""
     total = 0
     for _ in range(4):
-        total += await ctx.task(chatter, count // 4)
+        total += await ctx.task(chatter, {"count": plan["count"] // 4, "pause": plan["pause"]})
     return total
 
 
@@ -60,7 +61,7 @@ async def inbox(ctx: rs.WorkflowContext) -> Any:
 
 @app.workflow()
 async def kid(ctx: rs.WorkflowContext, count: int) -> int:
-    result: int = await ctx.task(chatter, count)
+    result: int = await ctx.task(chatter, {"count": count})
     return result
 
 

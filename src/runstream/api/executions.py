@@ -163,11 +163,15 @@ def _add_workflow_routes(routes: APIRouter) -> None:
         responses=ERRORS | conflict | _snapshot_doc(200),
     )
     async def resolve_promise(
-        org: Org, execution_id: ExecutionId, name: str, body: ResolveRequest, engine: EngineDep
+        org: Org,
+        execution_id: ExecutionId,
+        name: str,
+        engine: EngineDep,
+        body: ResolveRequest | None = None,
     ) -> Response:
-        """Settle ``ctx.promise(name)`` with a value; the first settlement wins."""
+        """Settle ``ctx.promise(name)`` with a value (none: null); the first settlement wins."""
         snapshot = await load(engine, org, execution_id, ExecutionType.WORKFLOW)
-        await engine.resolve_promise(snapshot.id, name, body.value)
+        await engine.resolve_promise(snapshot.id, name, body.value if body else None)
         return json_response((await engine.get(snapshot.id)).to_json())
 
     @routes.post(
