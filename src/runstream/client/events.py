@@ -1,0 +1,82 @@
+"""Events of a native stream (SPEC §7.1), decoded from their SSE frames.
+
+The native wire format keeps what a browser needs and drops the rest: a ``token``
+frame is just the text, a ``progress`` frame just the number. ``StreamEvent`` holds
+what the frame carries; the events page (``Client.events``) has every stored field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from runstream.client.sse import ServerSentEvent
+from runstream.model.events import AGENT, TASK_TERMINAL, WORKFLOW_TERMINAL, EventType
+
+_TAGGED = frozenset(AGENT | {EventType.MESSAGE_RECEIVED, EventType.MESSAGE_CONSUMED})
+_TERMINAL = frozenset(WORKFLOW_TERMINAL | TASK_TERMINAL)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event received on a stream."""
+
+    id: str
+    """The SSE id: the event's seq in one execution's log, or an opaque cursor in a
+    consolidated stream. Resume after it with ``Client.stream(..., after=id)``."""
+    type: str
+    """A lifecycle name (``TASK_COMPLETED``), ``token``, ``progress``, ``data``, ``error``,
+    or an agent or message type (``tool_call``, ``MESSAGE_CONSUMED``)."""
+    data: Any
+    """Lifecycle: the event's data object. ``token``: the text. ``progress``: the number.
+    ``error``: the message. ``data``: the JSON value. Agent and message events: their
+    object without ``type``."""
+    timestamp_ms: int | None = None
+    """Server time of a lifecycle event; other frames carry none."""
+
+    @property
+    def is_lifecycle(self) -> bool:
+        """True for events the engine records for state changes."""
+        return self.timestamp_ms is not None
+
+    def ends(self, execution_id: str) -> bool:
+        """True when this is the terminal event of execution ``execution_id``."""
+        if self.type not in _TERMINAL or not isinstance(self.data, dict):
+            return False
+        return self.data.get("id") == execution_id and not self.data.get("willRetry")
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as one JSON object (the CLI's JSON-lines output)."""
+        body: dict[str, Any] = {"id": self.id, "type": self.type, "data": self.data}
+        if self.timestamp_ms is not None:
+            body["timestampMs"] = self.timestamp_ms
+        return body
+
+
+def decode(sse: ServerSentEvent) -> StreamEvent:
+    """The ``StreamEvent`` a native frame stands for."""
+    match sse.event:
+        case "token" | "error":
+            return StreamEvent(sse.id, sse.event, sse.data)
+        case "progress":
+            return StreamEvent(sse.id, "progress", _json(sse.data))
+    value = _json(sse.data)
+    if isinstance(value, dict):
+        tag = value.get("type")
+        if tag == "Event" and isinstance(value.get("event"), str):
+            ts = value.get("timestampMs")
+            return StreamEvent(
+                sse.id, value["event"], value.get("data"), ts if isinstance(ts, int) else 0
+            )
+        if tag in _TAGGED:
+            return StreamEvent(sse.id, tag, {k: v for k, v in value.items() if k != "type"})
+    return StreamEvent(sse.id, "data", value)
+
+
+def _json(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
