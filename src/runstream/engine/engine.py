@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -18,6 +17,7 @@ from runstream.engine.consolidated import consolidated
 from runstream.engine.context import Emitter
 from runstream.engine.hub import Hub
 from runstream.engine.runner import WorkflowRunner
+from runstream.engine.signal import Signal
 from runstream.engine.worker import TaskWorker
 from runstream.errors import ExecutionFailed, ExecutionNotFound
 from runstream.model import Event, ExecutionType, Snapshot, Status, new_id
@@ -91,7 +91,7 @@ class Engine:
         self._emitter = Emitter(self.store.append_events)
         self._runner: WorkflowRunner | None = None
         self._worker: TaskWorker | None = None
-        self._timer_wake: asyncio.Event | None = None
+        self._timer_wake: Signal | None = None
         self._loops: list[asyncio.Task[None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -107,7 +107,7 @@ class Engine:
         await self.store.open(self)
         if not self._worker_enabled:
             return
-        self._timer_wake = asyncio.Event()
+        self._timer_wake = Signal()
         self._runner = WorkflowRunner(
             self.app,
             self.store,
@@ -161,8 +161,7 @@ class Engine:
             self._timer_wake.clear()
             next_at = await self.store.fire_timers()
             delay = self._poll * 5 if next_at is None else max(0.0, next_at - time.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._timer_wake.wait(), min(delay, self._poll * 5))
+            await self._timer_wake.wait(min(delay, self._poll * 5))
 
     async def _sweep(self) -> None:
         while True:

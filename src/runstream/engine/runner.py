@@ -9,7 +9,6 @@ workflows hold neither a worker slot nor, beyond the bounded cache, memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections import OrderedDict
@@ -18,6 +17,7 @@ from typing import Any
 from runstream.engine.app import App, WorkflowDef
 from runstream.engine.context import WorkflowContext
 from runstream.engine.instance import WorkflowInstance
+from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, UnknownKind
 from runstream.model import Status
 from runstream.store.base import Activation, Command, History, Outcome, StepRecord, Store
@@ -46,7 +46,7 @@ class WorkflowRunner:
         self._poll = poll_interval
         self._slots = concurrency
         self._active: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
+        self._wake = Signal()
         self._cache: OrderedDict[str, WorkflowInstance] = OrderedDict()
         self._cache_size = cache_size
 
@@ -68,9 +68,8 @@ class WorkflowRunner:
                     )
                     self._active.add(task)
                     task.add_done_callback(self._done)
-                if len(claimed) < free:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll)
+                if free <= 0 or len(claimed) < free:
+                    await self._wake.wait(self._poll)
         finally:
             for task in self._active:
                 task.cancel()

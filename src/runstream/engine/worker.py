@@ -8,7 +8,6 @@ the store. Everything the task emitted is queued to the store before its end is 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import time
@@ -18,6 +17,7 @@ import orjson
 
 from runstream.engine.app import App
 from runstream.engine.context import Emitter, TaskContext
+from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, TaskError, UnknownKind
 from runstream.store.base import Store, TaskClaim
 
@@ -53,7 +53,7 @@ class TaskWorker:
         self._lease = lease
         self._poll = poll_interval
         self._running: dict[str, tuple[int, asyncio.Task[None]]] = {}
-        self._wake = asyncio.Event()
+        self._wake = Signal()
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,12 +78,11 @@ class TaskWorker:
                 for claim in claims:
                     task = asyncio.create_task(self._attempt(claim), name=f"task:{claim.id}")
                     self._running[claim.id] = (claim.attempt, task)
-                if len(claims) < free:
+                if free <= 0 or len(claims) < free:
                     timeout = self._poll
                     if next_due is not None:
                         timeout = min(timeout, max(0.0, next_due - time.time()))
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout)
+                    await self._wake.wait(timeout)
         finally:
             heartbeat.cancel()
             await self.drain(0)

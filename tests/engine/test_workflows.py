@@ -1,0 +1,355 @@
+"""The event sequences of SPEC §3 for each workflow step kind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+import runstream as rs
+from tests.engine.conftest import OpenEngine, lifecycle, run_to_end, types, wait_for_event
+
+app = rs.App("workflows")
+
+
+@app.task()
+async def echo(ctx: rs.TaskContext, value: Any) -> Any:
+    ctx.progress(0.5, "halfway")
+    ctx.token("Hel")
+    ctx.token("lo")
+    ctx.data({"value": value})
+    ctx.error("not fatal", code="NOTE")
+    return value
+
+
+@app.workflow()
+async def one_task(ctx: rs.WorkflowContext, value: Any) -> Any:
+    return await ctx.task(echo, value)
+
+
+async def test_one_task_workflow_exact_sequence(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(one_task, {"x": 1})
+        events = await run_to_end(h)
+        assert await h.result() == {"x": 1}
+    assert types(events) == [
+        "WORKFLOW_CREATED",
+        "WORKFLOW_STARTED",
+        "TASK_CREATED",
+        "WORKFLOW_SUSPENDED",
+        "TASK_STARTED",
+        "progress",
+        "token",
+        "token",
+        "data",
+        "error",
+        "TASK_COMPLETED",
+        "WORKFLOW_RESUMED",
+        "WORKFLOW_COMPLETED",
+    ]
+    assert [ev.seq for ev in events] == list(range(1, 14))
+    by_type = {ev.type: ev for ev in events}
+    created = by_type["TASK_CREATED"].data
+    assert created["kind"] == "echo" and created["status"] == "PENDING"
+    assert created["executionCount"] == 0 and created["maxRetries"] == 0
+    assert by_type["WORKFLOW_SUSPENDED"].data["suspendType"] == "task"
+    assert by_type["progress"].data == {"progress": 0.5, "details": "halfway"}
+    assert by_type["error"].data == {"message": "not fatal", "code": "NOTE"}
+    task_events = [ev for ev in events if ev.task_id is not None]
+    assert {ev.task_id for ev in task_events} == {created["id"]}
+    assert all(ev.attempt == 1 for ev in task_events if ev.type != "TASK_CREATED")
+    assert events[-1].is_terminal and events[-1].data["output"] == {"x": 1}
+
+
+@app.task(retries=2, retry_policy=rs.RetryPolicy(initial_interval=0.05, jitter=0))
+async def flaky(ctx: rs.TaskContext, fail_times: int) -> int:
+    if ctx.attempt <= fail_times:
+        raise rs.TaskError(f"attempt {ctx.attempt} failed")
+    return ctx.attempt
+
+
+@app.task(retries=5)
+async def fatal(ctx: rs.TaskContext) -> None:
+    raise rs.TaskError("no point retrying", retryable=False)
+
+
+@app.workflow()
+async def retrying(ctx: rs.WorkflowContext, fail_times: int) -> Any:
+    try:
+        return await ctx.task(flaky, fail_times)
+    except rs.TaskFailed as err:
+        return {"failed": err.error}
+
+
+async def test_retries_carry_execution_count_and_will_retry(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(retrying, 2)
+        events = await run_to_end(h)
+        assert await h.result() == 3
+    started = [ev.data["executionCount"] for ev in events if ev.type == "TASK_STARTED"]
+    assert started == [1, 2, 3]
+    failed = [ev for ev in events if ev.type == "TASK_FAILED"]
+    assert [ev.data["willRetry"] for ev in failed] == [True, True]
+    assert [ev.attempt for ev in failed] == [1, 2]
+    assert failed[0].data["error"] == "attempt 1 failed"
+
+
+async def test_retries_exhausted_raise_task_failed(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(retrying, 5)
+        events = await run_to_end(h)
+        assert await h.result() == {"failed": "attempt 3 failed"}
+    assert [ev.data["willRetry"] for ev in events if ev.type == "TASK_FAILED"] == [
+        True,
+        True,
+        False,
+    ]
+
+
+async def test_non_retryable_error_skips_retries(open_engine: OpenEngine) -> None:
+    @app.workflow(name="calls_fatal")
+    async def calls_fatal(ctx: rs.WorkflowContext) -> None:
+        await ctx.task(fatal)
+
+    async with open_engine(app) as engine:
+        h = await engine.start(calls_fatal)
+        events = await run_to_end(h)
+        with pytest.raises(rs.ExecutionFailed, match="no point retrying"):
+            await h.result()
+    assert types(events).count("TASK_STARTED") == 1
+    assert events[-1].type == "WORKFLOW_FAILED"
+    assert "TaskFailed" in events[-1].data["error"]
+
+
+@app.workflow()
+async def sleeper(ctx: rs.WorkflowContext, seconds: float) -> str:
+    await ctx.sleep(seconds)
+    return "awake"
+
+
+async def test_timer_reports_fire_at_and_fires_after_it(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        before = time.time() * 1000
+        h = await engine.start(sleeper, 0.3)
+        events = await run_to_end(h)
+    started = next(ev for ev in events if ev.type == "TIMER_STARTED")
+    fired = next(ev for ev in events if ev.type == "TIMER_FIRED")
+    assert started.data["fireAtMs"] >= before + 300
+    assert fired.data == {"timerId": started.data["timerId"]}
+    assert fired.ts >= started.data["fireAtMs"]
+    assert fired.ts - started.data["fireAtMs"] < 500
+    assert lifecycle(events)[-3:] == ["TIMER_FIRED", "WORKFLOW_RESUMED", "WORKFLOW_COMPLETED"]
+
+
+@app.workflow()
+async def approval(ctx: rs.WorkflowContext, timeout: float | None) -> Any:
+    try:
+        return await ctx.promise("approval", timeout=timeout)
+    except rs.PromiseRejected as err:
+        return {"rejected": err.error}
+    except TimeoutError:
+        return "timed out"
+
+
+async def test_promise_resolved_after_the_await(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(approval, None)
+        await wait_for_event(h, "PROMISE_CREATED")
+        await engine.resolve_promise(h.id, "approval", {"ok": True})
+        assert await h.result(timeout=5) == {"ok": True}
+        events = await run_to_end(h)
+    resolved = next(ev for ev in events if ev.type == "PROMISE_RESOLVED")
+    assert resolved.data == {"promiseId": "approval", "result": {"ok": True}}
+
+
+async def test_promise_resolved_before_the_await(open_engine: OpenEngine) -> None:
+    async with open_engine(app, worker=True) as engine:
+        h = await engine.start(approval, None)
+        await engine.resolve_promise(h.id, "approval", 42)
+        assert await h.result(timeout=5) == 42
+        events = await run_to_end(h)
+    assert types(events).count("PROMISE_CREATED") == 1
+    assert types(events).count("PROMISE_RESOLVED") == 1
+
+
+async def test_promise_first_write_wins(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(approval, None)
+        await engine.resolve_promise(h.id, "approval", "first")
+        await engine.resolve_promise(h.id, "approval", "first")  # same value: idempotent
+        with pytest.raises(rs.InvalidState):
+            await engine.resolve_promise(h.id, "approval", "second")
+        with pytest.raises(rs.InvalidState):
+            await engine.reject_promise(h.id, "approval", "nope")
+        assert await h.result(timeout=5) == "first"
+
+
+async def test_promise_rejected_and_timed_out(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        rejected = await engine.start(approval, None)
+        await engine.reject_promise(rejected.id, "approval", "denied")
+        timed_out = await engine.start(approval, 0.2)
+        assert await rejected.result(timeout=5) == {"rejected": "denied"}
+        assert await timed_out.result(timeout=5) == "timed out"
+        # the timeout resolved the wait: a late resolve changes nothing in the workflow
+        with pytest.raises(rs.InvalidState):
+            await engine.resolve_promise(timed_out.id, "approval", 1)
+
+
+@app.workflow()
+async def inbox(ctx: rs.WorkflowContext, count: int) -> list[Any]:
+    return [await ctx.receive(timeout=10) for _ in range(count)]
+
+
+async def test_messages_delivered_once_in_order(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(inbox, 4)
+        ids = [await engine.send_message(h.id, {"n": 0}), await engine.send_message(h.id, {"n": 1})]
+        await wait_for_event(h, "MESSAGE_CONSUMED")
+        ids += [await engine.send_message(h.id, {"n": n}) for n in (2, 3)]
+        assert await h.result(timeout=5) == [{"n": n} for n in range(4)]
+        events = await run_to_end(h)
+        with pytest.raises(rs.InvalidState):
+            await engine.send_message(h.id, {"n": 4})
+    consumed = [ev.data["messageId"] for ev in events if ev.type == "MESSAGE_CONSUMED"]
+    received = [ev.data["messageId"] for ev in events if ev.type == "MESSAGE_RECEIVED"]
+    assert consumed == received == ids
+
+
+@app.workflow()
+async def doubler(ctx: rs.WorkflowContext, x: int) -> int:
+    if x < 0:
+        raise ValueError("negative")
+    return await ctx.task(echo, x * 2)
+
+
+@app.workflow()
+async def parent(ctx: rs.WorkflowContext, x: int) -> Any:
+    try:
+        return await ctx.child(doubler, x)
+    except rs.ChildWorkflowFailed as err:
+        return {"child": err.status, "error": err.error}
+
+
+async def test_child_workflow_events_in_both_logs(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(parent, 21)
+        events = await run_to_end(h)
+        assert await h.result() == 42
+        initiated = next(ev for ev in events if ev.type == "CHILD_WORKFLOW_INITIATED")
+        child_id = initiated.data["childWorkflowId"]
+        child_events = await run_to_end(engine.handle(child_id))
+        snap = await engine.get(h.id)
+    assert lifecycle(events)[2:6] == [
+        "CHILD_WORKFLOW_INITIATED",
+        "WORKFLOW_SUSPENDED",
+        "CHILD_WORKFLOW_STARTED",
+        "CHILD_WORKFLOW_COMPLETED",
+    ]
+    assert initiated.data == {
+        "childWorkflowId": child_id,
+        "kind": "doubler",
+        "status": "PENDING",
+        "error": None,
+    }
+    assert child_events[0].data["parentWorkflowExecutionId"] == h.id
+    assert "TASK_COMPLETED" in types(child_events)
+    assert "TASK_COMPLETED" not in types(events)
+    assert [c.id for c in snap.children] == [child_id]
+
+
+async def test_child_failure_surfaces_in_parent(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(parent, -1)
+        result = await h.result(timeout=5)
+        events = await run_to_end(h)
+    assert result == {"child": "FAILED", "error": "ValueError: negative"}
+    failed = next(ev for ev in events if ev.type == "CHILD_WORKFLOW_FAILED")
+    assert failed.data["error"] == "ValueError: negative"
+
+
+@app.workflow()
+async def stateful(ctx: rs.WorkflowContext) -> Any:
+    ctx.set_state("phase", "fetching")
+    ctx.set_state("count", 1)
+    seen = ctx.get_state("phase")
+    await ctx.sleep(0)
+    ctx.clear_state("phase")
+    return seen
+
+
+async def test_state_set_and_cleared(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        h = await engine.start(stateful)
+        assert await h.result(timeout=5) == "fetching"
+        events = await run_to_end(h)
+        snap = await engine.get(h.id)
+    state_events = [(ev.type, ev.data) for ev in events if ev.type.startswith("STATE_")]
+    assert state_events == [
+        ("STATE_SET", {"key": "phase", "value": "fetching"}),
+        ("STATE_SET", {"key": "count", "value": 1}),
+        ("STATE_CLEARED", {"key": "phase"}),
+    ]
+    assert snap.state == {"count": 1}
+
+
+CALLS: list[str] = []
+
+
+def record_call() -> str:
+    CALLS.append("called")
+    return f"call-{len(CALLS)}"
+
+
+async def async_call() -> str:
+    await asyncio.sleep(0.01)
+    return record_call()
+
+
+@app.workflow()
+async def with_operation(ctx: rs.WorkflowContext) -> Any:
+    first = await ctx.operation("stamp", record_call)
+    await ctx.sleep(0.05)  # forces an unload and a replay from history
+    second = await ctx.operation("later", async_call)
+    return [first, second]
+
+
+async def test_operation_recorded_once_and_replayed(open_engine: OpenEngine) -> None:
+    CALLS.clear()
+    async with open_engine(app) as engine:
+        engine_runner_cache_off(engine)
+        h = await engine.start(with_operation)
+        assert await h.result(timeout=5) == ["call-1", "call-2"]
+        events = await run_to_end(h)
+    assert CALLS == ["called", "called"]
+    ops = [ev.data for ev in events if ev.type == "OPERATION_COMPLETED"]
+    assert ops == [
+        {"operationId": "stamp", "result": "call-1", "error": None},
+        {"operationId": "later", "result": "call-2", "error": None},
+    ]
+
+
+def engine_runner_cache_off(engine: rs.Engine) -> None:
+    """Make every activation replay from history (no cached instances)."""
+    runner = engine._runner
+    assert runner is not None
+    runner._cache_size = 0
+
+
+@app.workflow()
+async def fan_out(ctx: rs.WorkflowContext, n: int) -> list[Any]:
+    results = await asyncio.gather(*(ctx.task(echo, i) for i in range(n)))
+    await ctx.sleep(0.01)
+    return list(results)
+
+
+async def test_gather_is_replay_safe(open_engine: OpenEngine) -> None:
+    async with open_engine(app, concurrency=3) as engine:
+        engine_runner_cache_off(engine)
+        h = await engine.start(fan_out, 6)
+        assert await h.result(timeout=10) == list(range(6))
+        events = await run_to_end(h)
+    assert types(events).count("TASK_COMPLETED") == 6
+    assert len({ev.seq for ev in events}) == len(events)
