@@ -50,6 +50,11 @@ class SqliteStore(Store):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = Database(path, load_queries("queries.sql"))
 
+    @property
+    def commits(self) -> int:
+        """Write transactions committed so far."""
+        return self._db.commits
+
     async def open(self, listener: StoreListener) -> None:
         self._db.start(listener, _migrate)
 

@@ -128,6 +128,8 @@ class Database:
         self._read_conn: sqlite3.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: StoreListener | None = None
+        self.commits = 0
+        """Transactions committed by the writer (a gauge for batching checks)."""
 
     def start(self, listener: StoreListener, migrate: Callable[[sqlite3.Connection], None]) -> None:
         self._loop = asyncio.get_running_loop()
@@ -216,6 +218,7 @@ class Database:
                     results.append((fut, value, None))
                 conn.execute("RELEASE op")
             conn.execute("COMMIT")
+            self.commits += 1
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
