@@ -6,6 +6,11 @@ streams to send their last frame (a comment and a ``retry:`` hint) and end,
 then lets uvicorn close connections and run the lifespan shutdown. Workflows
 keep running in the engine; only the streams end.
 
+Uvicorn re-raises the signal that stopped it as soon as it has stopped, which
+would kill the process before the engine closes; ``StreamingServer`` records it
+in ``signals`` instead, so ``serve`` closes the engine (letting running task
+attempts finish) and returns.
+
 It also aborts connections stuck closing with unsent bytes: a client that stopped
 reading is dropped by its stream's send timeout, but the socket would otherwise
 linger until the client reads again.
@@ -14,9 +19,11 @@ linger until the client reads again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import socket
 import time
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -35,12 +42,24 @@ class StreamingServer(uvicorn.Server):
         """The registry of the app being served."""
         self._settings = settings
         self._stuck_since: dict[asyncio.BaseTransport, float] = {}
+        self.signals: list[int] = []
+        """Signals that stopped the server (SIGINT, SIGTERM), oldest first."""
 
     @property
     def port(self) -> int:
         """The port actually bound (useful with ``port=0``)."""
         port: int = self.servers[0].sockets[0].getsockname()[1]
         return port
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Handle SIGINT/SIGTERM as uvicorn does, but keep them rather than re-raise them."""
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self.signals += self._captured_signals
+                self._captured_signals.clear()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Tell open streams to finish, then shut down as uvicorn does."""
@@ -93,6 +112,8 @@ async def serve(
     engine: Engine, settings: Settings, *, log_level: str = "info", access_log: bool = True
 ) -> None:
     """Open the engine, serve its API until SIGINT or SIGTERM, then close the engine.
+
+    Returns normally after a signal: the shutdown was the graceful one asked for.
 
     Args:
         engine: The engine to open (its worker runs when it was made with ``worker=True``).
