@@ -27,7 +27,7 @@ async def follow(base_url: str, kind: str, input: object, org: str = "default") 
                     if response.status_code == 204:
                         return  # finished, and we have seen everything
                     response.raise_for_status()
-                    event, data = "message", []
+                    event, data = "message", list[str]()
                     async for line in response.aiter_lines():
                         field, _, value = line.partition(":")
                         value = value.removeprefix(" ")
