@@ -50,9 +50,7 @@ def lifecycle(events: list[rs.Event]) -> list[str]:
     return [t for t in types(events) if t.isupper()]
 
 
-async def wait_for_event(
-    handle: rs.ExecutionHandle, type: str, timeout: float = 5.0
-) -> rs.Event:
+async def wait_for_event(handle: rs.ExecutionHandle, type: str, timeout: float = 5.0) -> rs.Event:
     async def find() -> rs.Event:
         async for ev in handle.stream():
             if ev.type == type:

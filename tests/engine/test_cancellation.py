@@ -11,6 +11,8 @@ import runstream as rs
 from tests.engine.conftest import OpenEngine, run_to_end, types, wait_for_event
 
 app = rs.App("cancellation")
+
+
 @app.task()
 async def slow(ctx: rs.TaskContext) -> None:
     await asyncio.sleep(30)
@@ -96,7 +98,7 @@ async def cleanup(ctx: rs.TaskContext, what: str) -> str:
 async def with_cleanup(ctx: rs.WorkflowContext) -> None:
     try:
         await ctx.sleep(60)
-    except Exception:  # noqa: BLE001 - proves cancellation is not an Exception
+    except Exception:  # proves cancellation is not an Exception
         CLEANED.append("swallowed")
     except rs.CancelledError:
         await ctx.task(cleanup, "tidy")

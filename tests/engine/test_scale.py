@@ -25,9 +25,7 @@ async def test_many_sleeping_workflows_do_not_pin_slots(open_engine: OpenEngine)
     async with open_engine(app, concurrency=8) as engine:
         started = time.monotonic()
         handles = await asyncio.gather(*(engine.start(nap, 1.5) for _ in range(count)))
-        results = await asyncio.wait_for(
-            asyncio.gather(*(h.result() for h in handles)), timeout=60
-        )
+        results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), timeout=60)
         elapsed = time.monotonic() - started
         rss_growth = psutil.Process().memory_info().rss - rss_before
     assert results == ["rested"] * count

@@ -41,8 +41,13 @@ async def new_task(store: Store, retries: int = 1) -> str:
     task_id = new_id()
     await store.create_execution(
         NewExecution(
-            task_id, "default", "work", ExecutionType.TASK, {"n": 1},
-            max_retries=retries, retry_policy=RetryPolicy(initial_interval=0, jitter=0),
+            task_id,
+            "default",
+            "work",
+            ExecutionType.TASK,
+            {"n": 1},
+            max_retries=retries,
+            retry_policy=RetryPolicy(initial_interval=0, jitter=0),
         )
     )
     return task_id
@@ -66,8 +71,13 @@ async def test_late_completion_from_expired_lease_is_rejected(
     snap = await s.get_snapshot(task_id)
     assert snap.output == "on time" and snap.tasks[0].execution_count == 2
     kinds = [ev.type for ev in recorder.events if ev.execution_id == task_id]
-    assert kinds == ["TASK_CREATED", "TASK_STARTED", "TASK_FAILED", "TASK_STARTED",
-                     "TASK_COMPLETED"]
+    assert kinds == [
+        "TASK_CREATED",
+        "TASK_STARTED",
+        "TASK_FAILED",
+        "TASK_STARTED",
+        "TASK_COMPLETED",
+    ]
 
 
 async def test_concurrent_claims_never_share_a_task(store: tuple[Store, Recorder]) -> None:
@@ -82,7 +92,7 @@ async def test_concurrent_claims_never_share_a_task(store: tuple[Store, Recorder
 async def test_closed_log_takes_no_more_events(store: tuple[Store, Recorder]) -> None:
     s, _ = store
     task_id = await new_task(s, retries=0)
-    claims, _ = await s.claim_tasks("w", 1, lease=5)
+    await s.claim_tasks("w", 1, lease=5)
     await s.finish_task(task_id, 1, "w", output=1)
     await s.append_events([NewEvent(task_id, "token", "too late", task_id, 1)])
     events = await s.read_events(task_id, 0, 100)

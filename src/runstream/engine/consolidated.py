@@ -36,12 +36,18 @@ def encode_cursor(positions: dict[str, int]) -> str:
     return ",".join(f"{path}:{seq}" for path, seq in positions.items())
 
 
-async def consolidated(
+def consolidated(
     hub: Hub, store: Store, root_id: str, cursor: str | None = None
 ) -> AsyncIterator[tuple[str, Event]]:
     """Events of ``root_id`` and its descendants as they come, each with the cursor that
-    resumes right after it; ends when every log has ended."""
-    positions = decode_cursor(cursor) if cursor else {"0": 0}
+    resumes right after it; ends when every log has ended. A malformed cursor raises
+    ``ValueError`` here, before anything is streamed."""
+    return _merge(hub, store, root_id, decode_cursor(cursor) if cursor else {"0": 0})
+
+
+async def _merge(
+    hub: Hub, store: Store, root_id: str, positions: dict[str, int]
+) -> AsyncIterator[tuple[str, Event]]:
     queue: asyncio.Queue[tuple[str, Event | BaseException | None]] = asyncio.Queue(_QUEUE)
     pumps: dict[str, asyncio.Task[None]] = {}
 

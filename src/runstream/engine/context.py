@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import orjson
 
@@ -15,6 +15,9 @@ from runstream.store.base import Command
 
 if TYPE_CHECKING:
     from runstream.engine.instance import WorkflowInstance
+
+
+T = TypeVar("T")
 
 
 def _clamp(progress: float) -> float:
@@ -37,6 +40,10 @@ class WorkflowContext:
     def execution_id(self) -> str:
         return self._inst.execution_id
 
+    @overload
+    def task(self, fn: Callable[..., Awaitable[T]], arg: Any = None) -> asyncio.Future[T]: ...
+    @overload
+    def task(self, fn: str, arg: Any = None) -> asyncio.Future[Any]: ...
     def task(self, fn: str | Callable[..., Any], arg: Any = None) -> asyncio.Future[Any]:
         """Schedule a task and await its result; raises ``TaskFailed`` when it fails for good."""
         task = self._app.get_task(fn)
@@ -76,6 +83,10 @@ class WorkflowContext:
             self._inst.command(Command("promise", n, name, seconds=timeout))
         return self._inst.wait(n, "promise", name, None)
 
+    @overload
+    def child(self, fn: Callable[..., Awaitable[T]], arg: Any = None) -> asyncio.Future[T]: ...
+    @overload
+    def child(self, fn: str, arg: Any = None) -> asyncio.Future[Any]: ...
     def child(self, fn: str | Callable[..., Any], arg: Any = None) -> asyncio.Future[Any]:
         """Start a child workflow (its own log) and await its result; raises
         ``ChildWorkflowFailed`` when it fails or is cancelled."""

@@ -20,7 +20,7 @@ from runstream.engine.runner import WorkflowRunner
 from runstream.engine.signal import Signal
 from runstream.engine.worker import TaskWorker
 from runstream.errors import ExecutionFailed, ExecutionNotFound
-from runstream.model import Event, ExecutionType, Snapshot, Status, new_id
+from runstream.model import Event, ExecutionType, Snapshot, Status, is_uuid, new_id
 from runstream.store import Store, open_store
 from runstream.store.base import NewExecution, Wake
 
@@ -220,7 +220,12 @@ class Engine:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Snapshot], str | None]:
-        """A page of executions, newest first, and the cursor of the next page."""
+        """A page of executions, newest first, and the cursor of the next page; raises
+        ``ValueError`` for a cursor this engine did not hand out."""
+        if cursor is not None and not is_uuid(cursor):
+            raise ValueError(f"malformed cursor {cursor!r}")
+        if not 1 <= limit <= 1000:
+            raise ValueError("limit must be within 1..1000")
         return await self.store.list_executions(
             org=org, type=type, status=status, kind=kind, limit=limit, cursor=cursor
         )
