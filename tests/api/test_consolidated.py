@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import orjson
-import pytest
 
 from .conftest import Live, until
 from .sse import Block
@@ -54,10 +53,6 @@ async def test_bad_cursor_of_a_finished_workflow_is_400(live: Live) -> None:
     assert body["error"]["param"] == "Last-Event-ID"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.stream_consolidated validates the cursor lazily, after the stream started",
-)
 async def test_bad_cursor_of_a_running_workflow_is_400(live: Live) -> None:
     execution_id = await live.start("gated")
     await live.waiting(execution_id)

@@ -119,7 +119,6 @@ async def test_unknown_route_and_method_are_json(shared: Live) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="engine.list_executions accepts any cursor string")
 async def test_bad_list_cursor_is_400(shared: Live) -> None:
     response = await shared.http.get("/api/orgs/default/workflow-executions?cursor=%3F%3F")
     assert _error(response, 400, "invalid_parameter")["param"] == "cursor"
