@@ -27,5 +27,19 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# Benchmarks against a real `runstream serve` on 127.0.0.1 (bench/README.md); < 10 minutes.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+# The same workflow shapes on a Temporal dev server and DBOS (SQLite), side by side.
+PEERS := .venv-peers
+$(PEERS)/.installed: bench/peers/requirements.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet -r bench/peers/requirements.txt
+	touch $(PEERS)/.installed
+
+bench-peers: $(STAMP) $(PEERS)/.installed
+	$(BIN)/python bench/compare_peers.py --peers-python $(PEERS)/bin/python
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
