@@ -353,3 +353,22 @@ async def test_gather_is_replay_safe(open_engine: OpenEngine) -> None:
         events = await run_to_end(h)
     assert types(events).count("TASK_COMPLETED") == 6
     assert len({ev.seq for ev in events}) == len(events)
+
+
+@app.task(timeout=0.1)
+async def too_slow(ctx: rs.TaskContext) -> None:
+    await asyncio.sleep(5)
+
+
+@app.task()
+async def raises_timeout(ctx: rs.TaskContext) -> None:
+    raise TimeoutError("upstream took too long")
+
+
+async def test_task_timeout_is_reported_as_such(open_engine: OpenEngine) -> None:
+    async with open_engine(app) as engine:
+        slow = await run_to_end(await engine.start_task(too_slow))
+        own = await run_to_end(await engine.start_task(raises_timeout))
+    assert slow[-1].type == "TASK_FAILED"
+    assert slow[-1].data["error"] == "timed out after 0.1s"
+    assert own[-1].data["error"] == "TimeoutError: upstream took too long"

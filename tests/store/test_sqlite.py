@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -110,3 +112,31 @@ async def test_failed_operation_rolls_back_alone(store: tuple[Store, Recorder]) 
     assert type(results[0]).__name__ == "InvalidState" and results[1] is None
     events = await s.read_events(task_id, 0, 100)
     assert [ev.type for ev in events] == ["TASK_CREATED", "data"]
+
+
+async def test_a_second_process_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    first = open_store(url)
+    await first.open(Recorder())
+    code = (
+        "import asyncio, sys\n"
+        "from runstream.store import open_store\n"
+        "from runstream.errors import StoreError\n"
+        "class L:\n"
+        "    def on_events(self, e): pass\n"
+        "    def on_wake(self, w): pass\n"
+        "try:\n"
+        f"    asyncio.run(open_store({url!r}).open(L()))\n"
+        "except StoreError as err:\n"
+        "    print(err); sys.exit(3)\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    await first.close()
+    assert proc.returncode == 3
+    assert f"is in use by pid {os.getpid()}" in out.decode()
+    again = open_store(url)
+    await again.open(Recorder())  # free again once the first store closed
+    await again.close()

@@ -145,8 +145,9 @@ class TaskWorker:
             kind=claim.kind,
         )
         token = _current.set(ctx)
+        deadline = asyncio.timeout(claim.timeout)
         try:
-            async with asyncio.timeout(claim.timeout):
+            async with deadline:
                 if task.takes_input:
                     output = await task.fn(ctx, claim.input)
                 else:
@@ -155,8 +156,10 @@ class TaskWorker:
             return output, None, True
         except TaskError as err:
             return None, str(err), err.retryable
-        except TimeoutError:
-            return None, f"timed out after {claim.timeout}s", True
+        except TimeoutError as err:
+            if deadline.expired():
+                return None, f"timed out after {claim.timeout}s", True
+            return None, f"TimeoutError: {err}", True
         except Exception as err:
             return None, f"{type(err).__name__}: {err}", True
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -41,6 +43,24 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("COMMIT")
 
 
+def _lock_file(path: str) -> int:
+    """Hold ``<path>.lock`` for as long as the store is open: one process per file, since two
+    engines on one file would both run its workflows. A killed process frees it."""
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreError(
+            f"{path} is in use by {holder}; the SQLite store serves one process "
+            "(use PostgreSQL to run several)"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()}".encode())
+    return fd
+
+
 class SqliteStore(Store):
     """``sqlite:///path/to/file.db``: the embedded default, one process per file."""
 
@@ -48,6 +68,8 @@ class SqliteStore(Store):
         if path in ("", ":memory:"):
             raise ValueError("the SQLite store needs a file path (sqlite:///./runstream.db)")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._lock: int | None = None
         self._db = Database(path, load_queries("queries.sql"))
 
     @property
@@ -56,10 +78,14 @@ class SqliteStore(Store):
         return self._db.commits
 
     async def open(self, listener: StoreListener) -> None:
+        self._lock = _lock_file(self._path)
         self._db.start(listener, _migrate)
 
     async def close(self) -> None:
         await self._db.stop()
+        if self._lock is not None:
+            os.close(self._lock)  # closing releases the lock
+            self._lock = None
 
     async def create_execution(self, new: NewExecution) -> None:
         await self._db.write(executions.create_execution, new)

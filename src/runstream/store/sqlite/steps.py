@@ -67,24 +67,7 @@ def cancel_resources(tx: Tx, execution_id: str, step: sqlite3.Row) -> None:
         tx.run("close_timer", id=step["timeout_id"], status="cancelled")
     kind, ref = step["kind"], step["ref"]
     if kind == "task":
-        task = tx.one("get_task", id=ref)
-        if task is not None and task["status"] in ("PENDING", "RUNNING"):
-            tx.emit(
-                execution_id,
-                EventType.TASK_CANCELLED,
-                task_data(task, "CANCELLED"),
-                task_id=ref,
-                attempt=task["attempt"] or None,
-            )
-            tx.run(
-                "update_task",
-                id=ref,
-                status="CANCELLED",
-                output=None,
-                error="cancelled",
-                available_at=tx.now,
-                now=tx.now,
-            )
+        cancel_task(tx, ref, "cancelled")
     elif kind == "sleep":
         if tx.run("close_timer", id=ref, status="cancelled"):
             tx.emit(execution_id, EventType.TIMER_CANCELLED, {"timerId": ref})
@@ -104,6 +87,30 @@ def cancel_resources(tx: Tx, execution_id: str, step: sqlite3.Row) -> None:
             request_cancel(tx, child, "parent cancelled")
 
 
+def cancel_task(tx: Tx, task_id: str, reason: str | None) -> None:
+    """Cancel a task that has not ended (``TASK_CANCELLED`` in the log it reports to); a
+    running attempt learns at its next heartbeat that its lease is gone."""
+    task = tx.one("get_task", id=task_id)
+    if task is None or task["status"] not in ("PENDING", "RUNNING"):
+        return
+    tx.emit(
+        task["execution_id"],
+        EventType.TASK_CANCELLED,
+        task_data(task, "CANCELLED"),
+        task_id=task_id,
+        attempt=task["attempt"] or None,
+    )
+    tx.run(
+        "update_task",
+        id=task_id,
+        status="CANCELLED",
+        output=None,
+        error=reason,
+        available_at=tx.now,
+        now=tx.now,
+    )
+
+
 def request_cancel(tx: Tx, row: sqlite3.Row, reason: str | None) -> None:
     """Record a cancellation request and act on it (see ``Store.request_cancel``)."""
     if row["status"] in TERMINAL or row["cancel_requested"]:
@@ -115,24 +122,7 @@ def request_cancel(tx: Tx, row: sqlite3.Row, reason: str | None) -> None:
         {"workflowExecutionId": row["id"], "reason": reason},
     )
     if row["type"] == "task":
-        task = tx.one("get_task", id=row["id"])
-        assert task is not None
-        tx.emit(
-            row["id"],
-            EventType.TASK_CANCELLED,
-            task_data(task, "CANCELLED"),
-            task_id=row["id"],
-            attempt=task["attempt"] or None,
-        )
-        tx.run(
-            "update_task",
-            id=row["id"],
-            status="CANCELLED",
-            output=None,
-            error=reason,
-            available_at=tx.now,
-            now=tx.now,
-        )
+        cancel_task(tx, row["id"], reason)
         tx.run(
             "finish_execution",
             id=row["id"],

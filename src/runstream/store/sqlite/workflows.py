@@ -125,7 +125,12 @@ def commit_activation(tx: Tx, act: Activation) -> list[StepRecord]:
     full = tx.one("get_execution", id=execution_id)
     assert full is not None
     cancel_batch = act.batch if act.cancel_fed else None
-    if act.outcome is not None:
+    ready = (
+        []
+        if act.outcome is not None
+        else [_step(s) for s in tx.all("ready_steps", id=execution_id)]
+    )
+    if act.outcome is not None or ready:
         tx.run(
             "keep_batch",
             id=execution_id,
@@ -134,18 +139,8 @@ def commit_activation(tx: Tx, act: Activation) -> list[StepRecord]:
             cancel_batch=cancel_batch,
             now=tx.now,
         )
-        end_workflow(tx, full, act.outcome)
-        return []
-    ready = [_step(s) for s in tx.all("ready_steps", id=execution_id)]
-    if ready:
-        tx.run(
-            "keep_batch",
-            id=execution_id,
-            worker=act.worker_id,
-            batch=act.batch,
-            cancel_batch=cancel_batch,
-            now=tx.now,
-        )
+        if act.outcome is not None:
+            end_workflow(tx, full, act.outcome)
         return ready
     tx.emit(
         execution_id,
