@@ -372,3 +372,28 @@ async def test_task_timeout_is_reported_as_such(open_engine: OpenEngine) -> None
     assert slow[-1].type == "TASK_FAILED"
     assert slow[-1].data["error"] == "timed out after 0.1s"
     assert own[-1].data["error"] == "TimeoutError: upstream took too long"
+
+
+SLOW_OPS: list[int] = []
+
+
+async def slow_side_effect() -> int:
+    SLOW_OPS.append(1)
+    await asyncio.sleep(1.5)
+    return len(SLOW_OPS)
+
+
+@app.workflow()
+async def long_operation(ctx: rs.WorkflowContext) -> Any:
+    return await ctx.operation("slow", slow_side_effect)
+
+
+async def test_operation_longer_than_the_lease_runs_once(open_engine: OpenEngine) -> None:
+    SLOW_OPS.clear()
+    async with open_engine(app, lease_timeout=0.6) as engine:
+        h = await engine.start(long_operation)
+        assert await h.result(timeout=10) == 1
+        events = await run_to_end(h)
+    assert SLOW_OPS == [1]
+    assert types(events).count("OPERATION_COMPLETED") == 1
+    assert types(events).count("WORKFLOW_STARTED") == 1

@@ -9,6 +9,7 @@ workflows hold neither a worker slot nor, beyond the bounded cache, memory.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections import OrderedDict
@@ -45,7 +46,7 @@ class WorkflowRunner:
         self._lease = lease
         self._poll = poll_interval
         self._slots = concurrency
-        self._active: set[asyncio.Task[None]] = set()
+        self._active: dict[str, asyncio.Task[None]] = {}
         self._wake = Signal()
         self._cache: OrderedDict[str, WorkflowInstance] = OrderedDict()
         self._cache_size = cache_size
@@ -55,6 +56,7 @@ class WorkflowRunner:
 
     async def run(self) -> None:
         """Claim and activate ready workflows until cancelled."""
+        heartbeat = asyncio.create_task(self._heartbeat(), name="runstream-workflow-leases")
         try:
             while True:
                 self._wake.clear()
@@ -63,20 +65,33 @@ class WorkflowRunner:
                 if free > 0:
                     claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)
                 for execution_id in claimed:
+                    if execution_id in self._active:  # our own lease ran out mid-activation
+                        continue
                     task = asyncio.create_task(
                         self._activate(execution_id), name=f"wf:{execution_id}"
                     )
-                    self._active.add(task)
-                    task.add_done_callback(self._done)
+                    self._active[execution_id] = task
+                    task.add_done_callback(functools.partial(self._done, execution_id))
                 if free <= 0 or len(claimed) < free:
                     await self._wake.wait(self._poll)
         finally:
-            for task in self._active:
+            heartbeat.cancel()
+            for task in self._active.values():
                 task.cancel()
-            await asyncio.gather(*self._active, return_exceptions=True)
+            await asyncio.gather(heartbeat, *self._active.values(), return_exceptions=True)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._active.discard(task)
+    async def _heartbeat(self) -> None:
+        """Keep the leases of running activations (a long ``ctx.operation``) alive."""
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            if self._active:
+                await self._store.heartbeat_workflows(
+                    self._worker_id, list(self._active), self._lease
+                )
+
+    def _done(self, execution_id: str, task: asyncio.Task[None]) -> None:
+        if self._active.get(execution_id) is task:
+            del self._active[execution_id]
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("activation failed", exc_info=task.exception())

@@ -222,6 +222,10 @@ class Store(ABC):
         ``WORKFLOW_RESUMED`` as their status changes to RUNNING."""
 
     @abstractmethod
+    async def heartbeat_workflows(self, worker_id: str, ids: Sequence[str], lease: float) -> None:
+        """Extend the leases this worker holds on workflows it is activating."""
+
+    @abstractmethod
     async def load_history(self, execution_id: str) -> History:
         """The workflow's input, cancel flags and every recorded step."""
 

@@ -130,6 +130,9 @@ class SqliteStore(Store):
     async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[str]:
         return await self._db.write(workflows.claim_workflows, worker_id, limit, lease)
 
+    async def heartbeat_workflows(self, worker_id: str, ids: Sequence[str], lease: float) -> None:
+        await self._db.write(workflows.heartbeat_workflows, worker_id, list(ids), lease)
+
     async def load_history(self, execution_id: str) -> History:
         return await self._db.read(workflows.load_history, execution_id)
 

@@ -71,6 +71,9 @@ SET lease_owner = NULL, lease_expires = NULL, status = :status, last_batch = :ba
                     THEN :now END
 WHERE id = :id AND lease_owner = :worker;
 
+-- name: extend_workflow_lease
+UPDATE executions SET lease_expires = :expires WHERE id = :id AND lease_owner = :worker;
+
 -- name: check_lease
 SELECT status, parent_id, parent_step, kind FROM executions WHERE id = :id AND lease_owner = :worker;
 

@@ -79,6 +79,16 @@ def claim_workflows(tx: Tx, worker_id: str, limit: int, lease: float) -> list[st
     return claimed
 
 
+def heartbeat_workflows(tx: Tx, worker_id: str, ids: list[str], lease: float) -> None:
+    for execution_id in ids:
+        tx.run(
+            "extend_workflow_lease",
+            id=execution_id,
+            worker=worker_id,
+            expires=tx.now + int(lease * 1000),
+        )
+
+
 def _step(row: sqlite3.Row) -> StepRecord:
     return StepRecord(
         step=row["step"],
