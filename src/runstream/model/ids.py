@@ -8,6 +8,17 @@ import uuid
 
 _last_ms = 0
 _counter = 0
+_pool = b""
+
+
+def _random(n: int) -> int:
+    """``n`` random bytes as an int, drawn from a pool refilled 4 KiB at a time (one
+    syscall per few hundred ids instead of two per id)."""
+    global _pool
+    if len(_pool) < n:
+        _pool = os.urandom(4096)
+    chunk, _pool = _pool[:n], _pool[n:]
+    return int.from_bytes(chunk, "big")
 
 
 def new_id() -> str:
@@ -19,8 +30,8 @@ def new_id() -> str:
         _counter += 1
     else:
         _last_ms = ms
-        _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        _counter = _random(2) & 0x3FF
+    rand = _random(8) & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= (_counter & 0xFFF) << 64
