@@ -14,7 +14,8 @@ def test_ids_are_unique_ordered_uuid7() -> None:
     assert all(uuid.UUID(i).version == 7 and is_uuid(i) for i in ids)
 
 
-def test_is_uuid_rejects_non_canonical() -> None:
+def test_is_uuid_accepts_any_case_and_rejects_the_rest() -> None:
+    assert is_uuid(new_id().upper())
     assert not is_uuid("not-a-uuid")
-    assert not is_uuid(new_id().upper())
     assert not is_uuid("")
+    assert not is_uuid("{" + new_id() + "}")
