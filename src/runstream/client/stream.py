@@ -137,7 +137,7 @@ class EventStream:
             else:
                 failures += 1
                 if failures > self._reconnect.max_attempts:
-                    url = str(self._http.base_url.join(path))
+                    url = f"{str(self._http.base_url).rstrip('/')}{path}"
                     raise _gave_up(url, failure, failures) from failure
                 await asyncio.sleep(self._reconnect.delay(failures))
             self.reconnects += 1

@@ -1,0 +1,155 @@
+"""``runstream serve`` and ``runstream worker``: run an app's engine, with or without the API.
+
+``APP`` is ``module:attribute`` naming an ``rs.App``, imported from the current
+directory or ``PYTHONPATH``. Settings come from ``RUNSTREAM_*`` variables (see
+``runstream.config``), the flags given here on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+import runstream as rs
+from runstream.api.server import serve as serve_api
+from runstream.cli.console import ExitCode, fail, run, stderr
+from runstream.cli.options import settings
+from runstream.config import Settings
+
+AppSpec = Annotated[
+    str,
+    typer.Argument(
+        help="The app as module:attribute, e.g. myproject.flows:app.", envvar="RUNSTREAM_APP"
+    ),
+]
+Store = Annotated[
+    str | None,
+    typer.Option(
+        "--store", envvar="RUNSTREAM_STORE", help="Store URL [default: sqlite:///./runstream.db]."
+    ),
+]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        envvar="RUNSTREAM_CONCURRENCY",
+        min=1,
+        help="Workflows and tasks run at once [default: 100].",
+    ),
+]
+
+
+def load_app(spec: str) -> rs.App:
+    """Import the ``rs.App`` named by ``module:attribute`` (the current directory first).
+
+    Raises:
+        typer.BadParameter: The spec is malformed, the module cannot be found, or the
+            attribute is missing or not an ``rs.App``.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise typer.BadParameter(f"expected module:attribute, e.g. flows:app, not {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise typer.BadParameter(
+                f"no module named {exc.name!r} in the current directory or on PYTHONPATH"
+            ) from None
+        raise typer.BadParameter(f"importing {module_name!r} failed: {exc}") from None
+    found: object = module
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise typer.BadParameter(f"module {module_name!r} has no attribute {attribute!r}")
+        found = getattr(found, part)
+    if not isinstance(found, rs.App):
+        raise typer.BadParameter(f"{spec} is a {type(found).__name__}, not a runstream App")
+    return found
+
+
+def engine_for(app: rs.App, config: Settings) -> rs.Engine:
+    """The engine ``serve`` and ``worker`` run, as ``config`` describes it."""
+    try:
+        return rs.Engine(
+            app,
+            store=config.store_url,
+            worker=config.worker,
+            concurrency=config.concurrency,
+            lease_timeout=config.lease_timeout_seconds,
+        )
+    except ValueError as exc:
+        fail(str(exc), ExitCode.USAGE)
+
+
+def serve(
+    app: AppSpec,
+    store: Store = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", envvar="RUNSTREAM_HOST", help="Interface [default: 127.0.0.1]."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", envvar="RUNSTREAM_PORT", min=0, max=65535, help="[default: 8000]"),
+    ] = None,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            envvar="RUNSTREAM_WORKER",
+            help="Run a worker in the server process [default: --worker].",
+        ),
+    ] = None,
+    concurrency: Concurrency = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", envvar="RUNSTREAM_LOG_LEVEL", help="Uvicorn's log level.")
+    ] = "info",
+) -> None:
+    """Serve the HTTP API of APP (with an embedded worker unless --no-worker)."""
+    config = settings(store_url=store, host=host, port=port, worker=worker, concurrency=concurrency)
+    engine = engine_for(load_app(app), config)
+    base = f"http://{config.host}:{config.port}"
+    stderr.print(
+        f"[bold]runstream[/] serving [bold]{escape(app)}[/] on {base} "
+        f"(store {escape(config.store_url)}, worker {'on' if config.worker else 'off'}); "
+        f"API docs at {base}/docs"
+    )
+    run(serve_api(engine, config, log_level=log_level.lower()))
+
+
+def worker(
+    app: AppSpec,
+    store: Store = None,
+    concurrency: Concurrency = None,
+) -> None:
+    """Run a worker for APP on a shared store, without HTTP, until SIGINT or SIGTERM."""
+    config = settings(store_url=store, concurrency=concurrency, worker=True)
+    engine = engine_for(load_app(app), config)
+    run(_work(engine, config))
+
+
+async def _work(engine: rs.Engine, config: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with engine:
+            stderr.print(
+                f"[bold]runstream[/] worker {engine.worker_id} running "
+                f"{escape(engine.app.name)} on {escape(config.store_url)}; Ctrl-C stops it"
+            )
+            await stop.wait()
+            stderr.print("stopping: letting running tasks finish")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

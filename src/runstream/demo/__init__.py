@@ -1,0 +1,1 @@
+"""The sample app and the scripted "outside world" behind ``runstream demo``."""

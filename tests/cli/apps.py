@@ -1,0 +1,44 @@
+"""The app the CLI tests serve: ``runstream serve apps:app`` with this directory on PYTHONPATH."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import runstream as rs
+
+app = rs.App("cli-tests")
+
+
+@app.task()
+async def speak(ctx: rs.TaskContext, words: int) -> int:
+    for i in range(words):
+        ctx.token(f"word{i} ")
+        ctx.progress((i + 1) / words)
+        await asyncio.sleep(0.005)
+    return words
+
+
+@app.workflow()
+async def greet(ctx: rs.WorkflowContext, name: str) -> str:
+    """Completes: streams some words, then greets."""
+    await ctx.task(speak, 40)
+    return f"hello {name}"
+
+
+@app.workflow()
+async def doomed(ctx: rs.WorkflowContext) -> None:
+    """Fails after a task."""
+    await ctx.task(speak, 3)
+    raise ValueError("doomed on purpose")
+
+
+@app.workflow()
+async def waiting(ctx: rs.WorkflowContext) -> Any:
+    """Waits for promise ``go``, then for a message."""
+    value = await ctx.promise("go")
+    message = await ctx.receive()
+    return {"go": value, "message": message}
+
+
+not_an_app = "just a string"
