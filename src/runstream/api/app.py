@@ -37,6 +37,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     app.state.streams = StreamRegistry()
+    app.state.frame_bodies = streams.FrameBodies()
     errors.install(app)
     app.include_router(executions.router(ExecutionType.WORKFLOW))
     app.include_router(executions.router(ExecutionType.TASK))

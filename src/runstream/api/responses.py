@@ -61,8 +61,11 @@ class StreamRegistry:
         await self._closing.wait()
 
 
-class _End(enum.Enum):
+class _Signal(enum.Enum):
     END = enum.auto()
+    """The source has ended."""
+    BEAT = enum.auto()
+    """A heartbeat is due (put by the watchdog, only when the queue has room)."""
 
 
 class Feed:
@@ -70,8 +73,8 @@ class Feed:
 
     def __init__(self, source: AsyncIterator[Item]) -> None:
         self._source = source
-        self._queue: asyncio.Queue[Item | _End] = asyncio.Queue(_QUEUE_ITEMS)
-        self._head: Item | _End | None = None
+        self._queue: asyncio.Queue[Item | _Signal] = asyncio.Queue(_QUEUE_ITEMS)
+        self._head: Item | _Signal | None = None
         self._task: asyncio.Task[None] | None = None
         self.error: Exception | None = None
         """What ended the source early, if anything did."""
@@ -92,13 +95,15 @@ class Feed:
             async with asyncio.timeout(within):
                 while True:
                     item = await self._queue.get()
-                    if item is _End.END or item[1] is not None:
+                    if item is _Signal.BEAT:
+                        continue
+                    if item is _Signal.END or item[1] is not None:
                         self._head = item
-                        return item is not _End.END
+                        return item is not _Signal.END
         except TimeoutError:
             return True
 
-    async def get(self) -> Item | _End:
+    async def get(self) -> Item | _Signal:
         """The next item; ``END`` after the last one."""
         self.start()
         if self._head is not None:
@@ -106,7 +111,7 @@ class Feed:
             return head
         return await self._queue.get()
 
-    def get_nowait(self) -> Item | _End | None:
+    def get_nowait(self) -> Item | _Signal | None:
         """The next item if one is ready."""
         if self._head is not None:
             head, self._head = self._head, None
@@ -115,6 +120,11 @@ class Feed:
             return self._queue.get_nowait()
         except asyncio.QueueEmpty:
             return None
+
+    def nudge(self) -> None:
+        """Wake a reader waiting in ``get`` with ``BEAT``, unless items are waiting anyway."""
+        if self._queue.empty():
+            self._queue.put_nowait(_Signal.BEAT)
 
     async def aclose(self) -> None:
         """Stop pulling and close the source."""
@@ -134,7 +144,7 @@ class Feed:
             # The client reconnects and resumes; the end of this stream is all it sees.
             logger.warning("event stream source failed: %r", exc)
             self.error = exc
-        await self._queue.put(_End.END)
+        await self._queue.put(_Signal.END)
 
 
 class Ending(enum.Enum):
@@ -149,7 +159,12 @@ class Ending(enum.Enum):
 
 
 class EventStreamResponse(Response):
-    """``text/event-stream`` fed by a ``Feed``, with the connection rules of SPEC §7.1."""
+    """``text/event-stream`` fed by a ``Feed``, with the connection rules of SPEC §7.1.
+
+    The heartbeat, idle, maximum-age and send deadlines share one timer per stream,
+    re-armed lazily when it fires: a write only stores the time, so a busy stream
+    pays for no timer per frame.
+    """
 
     media_type = "text/event-stream"
 
@@ -184,17 +199,22 @@ class EventStreamResponse(Response):
         # The retry hint goes out at once so clients and proxies see the stream open.
         if not await self._deliver(send, frame(retry=self._settings.retry_ms)):
             return Ending.SLOW
-        writer = asyncio.create_task(self._write(send), name="runstream-sse-writer")
+        watchdog = _Watchdog(self._settings, self._feed)
+        writer = asyncio.create_task(self._write(send, watchdog), name="runstream-sse-writer")
         gone = asyncio.create_task(_disconnected(receive), name="runstream-sse-disconnect")
         closing = asyncio.create_task(self._registry.wait_closing(), name="runstream-sse-close")
         tasks = (writer, gone, closing)
+        watchdog.watch(writer)
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            watchdog.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        if writer in done:
+        if watchdog.ending is not None:
+            ending = watchdog.ending
+        elif writer in done:
             ending = writer.result()
         else:
             ending = Ending.DISCONNECTED if gone in done else Ending.SHUTDOWN
@@ -204,49 +224,35 @@ class EventStreamResponse(Response):
             await self._deliver(send, self._tail(ending), more_body=False)
         return ending
 
-    async def _write(self, send: Send) -> Ending:
-        settings = self._settings
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        max_at = start + settings.max_connection_seconds
-        idle_at = start + settings.idle_timeout_seconds
-        beat_at = start + settings.heartbeat_seconds
-        while loop.time() < max_at:
-            item = self._feed.get_nowait()
-            if item is None:
-                try:
-                    async with asyncio.timeout_at(min(max_at, idle_at, beat_at)):
-                        item = await self._feed.get()
-                except TimeoutError:
-                    if loop.time() >= idle_at:
-                        return Ending.IDLE
-                    if loop.time() < max_at:
-                        if not await self._deliver(send, self._heartbeat()):
-                            return Ending.SLOW
-                        beat_at = loop.time() + settings.heartbeat_seconds
-                    continue
-            idle_at = loop.time() + settings.idle_timeout_seconds
-            chunk, ended = self._collect(item)
+    async def _write(self, send: Send, watchdog: _Watchdog) -> Ending:
+        clock = asyncio.get_running_loop().time
+        while True:
+            item = await self._feed.get()
+            if item is _Signal.BEAT:
+                chunk, ended = self._heartbeat(), False
+            else:
+                watchdog.last_activity = clock()
+                chunk, ended = self._collect(item)
             if chunk:
-                if not await self._deliver(send, chunk):
-                    return Ending.SLOW
-                beat_at = loop.time() + settings.heartbeat_seconds
+                watchdog.sending_since = clock()
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                watchdog.last_write, watchdog.sending_since = clock(), None
             if ended:
                 return Ending.COMPLETE
-        return Ending.MAX_AGE
 
-    def _collect(self, item: Item | _End) -> tuple[bytes, bool]:
+    def _collect(self, item: Item | _Signal) -> tuple[bytes, bool]:
         """Frames ready to go in one write, and whether the feed has ended."""
         batch = bytearray()
         while True:
-            if item is _End.END:
+            if item is _Signal.END:
                 return bytes(batch), True
-            id, data = item
-            if data is None:
-                self._pending_id = id
-            else:
-                batch += data
-                self._pending_id = None
+            if item is not _Signal.BEAT:
+                id, data = item
+                if data is None:
+                    self._pending_id = id
+                else:
+                    batch += data
+                    self._pending_id = None
             ready = self._feed.get_nowait() if len(batch) < _BATCH_BYTES else None
             if ready is None:
                 return bytes(batch), False
@@ -277,3 +283,73 @@ class EventStreamResponse(Response):
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+class _Watchdog:
+    """The deadlines of one stream on a single timer that re-arms itself when it fires.
+
+    Writers only record times (``last_activity``, ``last_write``, ``sending_since``);
+    the timer turns them into a heartbeat (``Feed.nudge``) or an ending (cancelling
+    the writer). It fires at least every ``send_timeout_seconds``, so a send that
+    hangs is noticed on time.
+    """
+
+    def __init__(self, settings: Settings, feed: Feed) -> None:
+        self._settings = settings
+        self._feed = feed
+        self._loop = asyncio.get_running_loop()
+        now = self._loop.time()
+        self._max_at = now + settings.max_connection_seconds
+        self.last_activity = now
+        """When the last event arrived (heartbeats do not count)."""
+        self.last_write = now
+        """When the last bytes were handed to the server."""
+        self.sending_since: float | None = None
+        """When the send in progress began, if one is."""
+        self.ending: Ending | None = None
+        """Why the watchdog stopped the writer, if it did."""
+        self._writer: asyncio.Task[Ending] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, writer: asyncio.Task[Ending]) -> None:
+        """Start watching; ``writer`` is cancelled when a deadline passes."""
+        self._writer = writer
+        self._arm(self._loop.time())
+
+    def stop(self) -> None:
+        """Cancel the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _arm(self, now: float) -> None:
+        settings = self._settings
+        self._timer = self._loop.call_at(
+            min(
+                self._max_at,
+                self.last_activity + settings.idle_timeout_seconds,
+                max(self.last_write + settings.heartbeat_seconds, now),
+                (self.sending_since or now) + settings.send_timeout_seconds,
+            ),
+            self._fire,
+        )
+
+    def _fire(self) -> None:
+        settings = self._settings
+        now = self._loop.time()
+        if self.sending_since is not None:
+            if now - self.sending_since >= settings.send_timeout_seconds:
+                return self._end(Ending.SLOW)
+        elif now - self.last_write >= settings.heartbeat_seconds:
+            self._feed.nudge()
+            # Counted as written, so the next heartbeat is due one interval from now.
+            self.last_write = now
+        if now >= self._max_at:
+            return self._end(Ending.MAX_AGE)
+        if now - self.last_activity >= settings.idle_timeout_seconds:
+            return self._end(Ending.IDLE)
+        self._arm(now)
+
+    def _end(self, ending: Ending) -> None:
+        self.ending = ending
+        assert self._writer is not None
+        self._writer.cancel()

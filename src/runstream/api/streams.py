@@ -19,7 +19,8 @@ from runstream.api.params import EngineDep, ExecutionId, Org, last_event_id, loa
 from runstream.api.responses import EventStreamResponse, Feed, Item, StreamRegistry
 from runstream.config import Settings
 from runstream.model import Event, ExecutionType
-from runstream.streaming.wire.native import TypeFilter, encode, parse_types
+from runstream.streaming.wire.native import TypeFilter, body, parse_types
+from runstream.streaming.wire.sse import id_line
 
 Types = Annotated[
     str | None,
@@ -60,6 +61,28 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     204: {"description": "The execution has finished and nothing is left to send."},
     **ERRORS,
 }
+
+
+class FrameBodies:
+    """Frame bodies of recent events, so each event is encoded once for all its streams.
+
+    Keyed by execution id and seq: a stored event never changes.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._bodies: dict[tuple[str, int], bytes] = {}
+
+    def __call__(self, event: Event) -> bytes:
+        """The body of ``event``'s frame (everything but the ``id:`` line)."""
+        key = (event.execution_id, event.seq)
+        found = self._bodies.get(key)
+        if found is None:
+            found = self._bodies[key] = body(event)
+            if len(self._bodies) > self._size:
+                del self._bodies[next(iter(self._bodies))]
+        return found
+
 
 router = APIRouter(prefix="/api/orgs/{org}", tags=["streams"])
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
@@ -132,7 +155,7 @@ async def stream_consolidated(
     except ValueError as exc:
         raise bad_request(param, str(exc)) from None
     # Children may still be finishing after the root's terminal event: run to the end.
-    feed = Feed(_frames(pairs, wanted, until_terminal_of=None))
+    feed = Feed(_frames(pairs, wanted, request.app.state.frame_bodies, until_terminal_of=None))
     return await _respond(request, feed, finished=snapshot.status.is_terminal, param=param)
 
 
@@ -153,7 +176,8 @@ async def _stream_log(
     if finished and after >= snapshot.last_seq:
         return Response(status_code=204)
     pairs = _by_seq(engine.stream(snapshot.id, after=after))
-    feed = Feed(_frames(pairs, wanted, until_terminal_of=snapshot.id))
+    bodies = request.app.state.frame_bodies
+    feed = Feed(_frames(pairs, wanted, bodies, until_terminal_of=snapshot.id))
     return await _respond(request, feed, finished=finished, param=param)
 
 
@@ -192,6 +216,7 @@ async def _by_seq(events: AsyncIterator[Event]) -> AsyncIterator[tuple[str, Even
 async def _frames(
     pairs: AsyncIterator[tuple[str, Event]],
     wanted: TypeFilter | None,
+    bodies: FrameBodies,
     *,
     until_terminal_of: str | None,
 ) -> AsyncIterator[Item]:
@@ -199,7 +224,7 @@ async def _frames(
     try:
         async for cursor, event in pairs:
             keep = wanted is None or wanted.matches(event)
-            yield cursor, encode(event, cursor) if keep else None
+            yield cursor, id_line(cursor) + bodies(event) if keep else None
             if event.is_terminal and event.execution_id == until_terminal_of:
                 return
     finally:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from runstream.model import Event, EventType
-from runstream.streaming.wire.native import encode, parse_types, sse_type
+from runstream.streaming.wire.native import body, encode, parse_types, sse_type
 
 EXEC = "0190f5c8-0000-7000-8000-000000000001"
 TS = 1703764800000
@@ -88,6 +88,12 @@ def event(type: str, data: Any, seq: int = 7) -> Event:
 )
 def test_frames_are_byte_exact(type: str, data: Any, expected: bytes) -> None:
     assert encode(event(type, data)) == expected
+
+
+def test_body_is_the_frame_without_its_id_line() -> None:
+    token = event(EventType.TOKEN, "x")
+    assert body(token) == b"event: token\ndata: x\n\n"
+    assert encode(token) == b"id: 7\n" + body(token)
 
 
 def test_consolidated_cursor_replaces_seq_as_id() -> None:

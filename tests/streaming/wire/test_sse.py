@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from runstream.streaming.wire.sse import comment, frame
+from runstream.streaming.wire.sse import comment, frame, id_line
 
 
 def test_full_frame_field_order() -> None:
@@ -44,6 +44,14 @@ def test_id_and_event_reject_line_breaks_and_nul(bad: str) -> None:
         frame(id=bad)
     with pytest.raises(ValueError, match="SSE event"):
         frame(event=bad)
+    with pytest.raises(ValueError, match="SSE id"):
+        id_line(bad)
+
+
+def test_id_line_prefixes_a_block() -> None:
+    assert id_line("0:3,0.1:2") + frame(event="e", data="d") == frame(
+        id="0:3,0.1:2", event="e", data="d"
+    )
 
 
 def test_negative_retry_is_rejected() -> None:

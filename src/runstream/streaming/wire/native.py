@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from runstream.model.events import AGENT, Event, EventType
-from runstream.streaming.wire.sse import frame
+from runstream.streaming.wire.sse import frame, id_line
 
 SSE_TYPES = ("token", "progress", "data", "error")
 """The values of the ``event:`` field, in the order the docs list them."""
@@ -39,11 +39,12 @@ def encode(event: Event, id: str | None = None) -> bytes:
         event: The event as stored.
         id: The SSE id; the event's ``seq`` when omitted (consolidated streams pass a cursor).
     """
-    return frame(
-        id=str(event.seq) if id is None else id,
-        event=sse_type(event.type),
-        data=_payload(event),
-    )
+    return id_line(str(event.seq) if id is None else id) + body(event)
+
+
+def body(event: Event) -> bytes:
+    """The frame without its ``id:`` line: the same for every subscriber, so cacheable."""
+    return frame(event=sse_type(event.type), data=_payload(event))
 
 
 def sse_type(event_type: str) -> str:

@@ -38,13 +38,22 @@ def frame(
             raise ValueError(f"SSE retry must not be negative, got {retry}")
         out += b"retry: %d\n" % retry
     if id is not None:
-        out += b"id: " + _single_line("id", id) + b"\n"
+        out += id_line(id)
     if event is not None:
         out += b"event: " + _single_line("event", event) + b"\n"
     if data is not None:
         out += _field_lines(b"data:", data)
     out += b"\n"
     return bytes(out)
+
+
+def id_line(id: str) -> bytes:
+    """The ``id:`` line alone, to put in front of a block built without one.
+
+    Raises:
+        ValueError: ``id`` contains a line break or NUL.
+    """
+    return b"id: " + _single_line("id", id) + b"\n"
 
 
 def comment(text: str) -> bytes:
