@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 
@@ -66,6 +67,7 @@ async def test_connect_disconnect_cycles_leak_nothing(live: Live) -> None:
     await live.no_streams()
     tasks_before = {t.get_name() for t in asyncio.all_tasks()}
     connections_before = len(live.server.server_state.connections)
+    fds_before = _open_fds()
     rng = random.Random(3)
     for _ in range(200):
         async with live.stream(path) as stream:
@@ -77,3 +79,8 @@ async def test_connect_disconnect_cycles_leak_nothing(live: Live) -> None:
     assert live.engine.hub.subscriptions == 0
     await until(lambda: len(live.server.server_state.connections) <= connections_before, 2)
     await until(lambda: {t.get_name() for t in asyncio.all_tasks()} <= tasks_before, 2)
+    await until(lambda: _open_fds() <= fds_before, 2)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))

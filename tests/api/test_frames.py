@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import orjson
 
+import runstream
 from runstream.streaming.wire.native import encode
 
 from .conftest import Live
@@ -14,10 +16,11 @@ from .conftest import Live
 
 async def test_headers_and_retry_hint_first(live: Live) -> None:
     execution_id = await live.start("gated")
-    snapshot = await live.engine.get(execution_id)
+    snapshot = await live.waiting(execution_id)
     began = time.perf_counter()
     # Resume at the end of the log: nothing to replay, so only the hint can arrive at once.
-    headers = {"Last-Event-ID": str(snapshot.last_seq)}
+    # Compressing middleware would hold those bytes back; there must be none.
+    headers = {"Last-Event-ID": str(snapshot.last_seq), "Accept-Encoding": "gzip, br"}
     async with live.stream(live.path(execution_id, "/stream"), headers) as stream:
         first = await stream.block()
         elapsed = time.perf_counter() - began
@@ -27,6 +30,7 @@ async def test_headers_and_retry_hint_first(live: Live) -> None:
     assert stream.headers["connection"] == "keep-alive"
     assert stream.headers["x-accel-buffering"] == "no"
     assert "content-length" not in stream.headers
+    assert "content-encoding" not in stream.headers
     assert first is not None and first.raw == b"retry: 100\n\n"
     assert elapsed < live.settings.heartbeat_seconds
 
@@ -96,3 +100,10 @@ async def test_standalone_task_stream(live: Live) -> None:
     assert tokens == ["hello ada"]
     last = orjson.loads(blocks[-1].data or "")
     assert (last["event"], last["data"]["status"]) == ("TASK_COMPLETED", "COMPLETED")
+
+
+def test_no_base_http_middleware() -> None:
+    # BaseHTTPMiddleware buffers and breaks streaming responses (PITFALLS 6).
+    src = Path(runstream.__file__).parent
+    offenders = [p for p in src.rglob("*.py") if "BaseHTTPMiddleware" in p.read_text()]
+    assert offenders == []

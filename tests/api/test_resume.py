@@ -85,6 +85,8 @@ async def test_random_disconnects_during_a_busy_execution(live: Live, disconnect
                     pass  # leave it to the context manager, with unread bytes pending
     log = [encode(e) for e in await live.engine.events(execution_id, limit=100_000)]
     assert [b.raw for b in received] == log
+    text = "".join(b.data or "" for b in received if b.event == "token")
+    assert text == "".join(f"t{i} " for i in range(disconnects * 10 // 4)) * 4
     assert connections >= disconnects * 0.8
     assert while_running > connections // 2
     await live.no_streams()
