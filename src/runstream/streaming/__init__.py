@@ -1,0 +1,1 @@
+"""Serving streams: the wire formats that turn stored events into SSE bytes."""
