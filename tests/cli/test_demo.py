@@ -1,0 +1,43 @@
+"""``runstream demo`` end to end: it must show every feature and finish by itself, exit 0."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .conftest import runstream
+
+
+def test_the_demo_shows_everything_and_completes() -> None:
+    done = runstream("demo", timeout=60)
+    assert done.code == 0, done.stderr
+    events = done.lines()
+    root = events[0]["data"]["id"]
+    assert events[0]["type"] == "WORKFLOW_CREATED"
+    kinds = Counter(e["type"] for e in events)
+    for expected in (
+        "token",
+        "progress",
+        "data",
+        "error",
+        "TIMER_FIRED",
+        "PROMISE_RESOLVED",
+        "CHILD_WORKFLOW_COMPLETED",
+        "STATE_SET",
+        "MESSAGE_CONSUMED",
+        "OPERATION_COMPLETED",
+    ):
+        assert kinds[expected], expected
+    retried = [e for e in events if e["type"] == "TASK_FAILED" and e["data"]["willRetry"]]
+    assert [e["data"]["kind"] for e in retried] == ["fetch_quotes"]
+    assert not [e for e in events if e["type"] == "TASK_FAILED" and not e["data"]["willRetry"]]
+    ends = [e for e in events if e["type"] == "WORKFLOW_COMPLETED" and e["data"]["id"] == root]
+    assert len(ends) == 1
+    output = ends[0]["data"]["output"]
+    assert output["approval"] == {"approved": True, "by": "runstream demo"}
+    assert output["feedback"] == {"feedback": "Ship it!"}
+    assert output["summary"].startswith("Summary: Durable execution")
+    assert len({e["id"] for e in events}) == len(events)
+    assert "curl -N http://127.0.0.1:" in done.stderr
+    assert f"/workflow-executions/{root}/stream/consolidated" in done.stderr
+    assert "/promises/approval/resolve" in done.stderr
+    assert f"COMPLETED showcase {root}" in done.stderr
