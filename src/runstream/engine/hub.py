@@ -45,7 +45,14 @@ class Topic:
             return None
         if self.ring[-1].seq <= cursor:
             return []
-        return [e for e in self.ring if e.seq > cursor]
+        # Live subscribers trail by a few events: walk from the newest end, not the whole ring.
+        newer = []
+        for event in reversed(self.ring):
+            if event.seq <= cursor:
+                break
+            newer.append(event)
+        newer.reverse()
+        return newer
 
     async def wait(self, cursor: int) -> None:
         """Return once an event after ``cursor`` has been pushed."""
