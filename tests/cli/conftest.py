@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pytest
 
+from runstream.client import Client
+
 HERE = Path(__file__).parent
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,6 +88,19 @@ class Server:
     def __call__(self, *args: str, timeout: float = 30, **env: str) -> Result:
         """Run a client command against this server."""
         return runstream(*args, timeout=timeout, RUNSTREAM_URL=self.url, **env)
+
+    def api(self, call: Callable[[Client], Awaitable[T]]) -> T:
+        """Set up or check state directly through the Python client (no subprocess)."""
+
+        async def calling() -> T:
+            async with Client(self.url) as client:
+                return await call(client)
+
+        return asyncio.run(calling())
+
+    def start(self, kind: str, input: Any = None) -> str:
+        """Start a workflow; its id."""
+        return self.api(lambda c: c.start(kind, input)).id
 
 
 def wait_listening(port: int, process: subprocess.Popen[str], timeout: float = 15) -> None:

@@ -41,10 +41,10 @@ def test_run_follow_a_failed_workflow(server: Server) -> None:
 
 
 def test_follow_exit_codes(server: Server) -> None:
-    greet = server("run", "greet", "--input", '"ann"').stdout.strip()
-    doomed = server("run", "doomed").stdout.strip()
-    waiting = server("run", "waiting").stdout.strip()
-    assert server("executions", "cancel", waiting).code == 0
+    greet = server.start("greet", "ann")
+    doomed = server.start("doomed")
+    waiting = server.start("waiting")
+    server.api(lambda c: c.cancel(waiting))
 
     completed = server("follow", greet)
     assert completed.code == 0
@@ -56,7 +56,7 @@ def test_follow_exit_codes(server: Server) -> None:
 
 
 def test_follow_with_filters_and_a_resume_point(server: Server) -> None:
-    greet = server("run", "greet", "--input", '"cy"').stdout.strip()
+    greet = server.start("greet", "cy")
     tokens = server("follow", greet, "--types", "token")
     assert tokens.code == 0
     assert {e["type"] for e in tokens.lines()} == {"token"}
@@ -91,12 +91,11 @@ def interrupt(process: subprocess.Popen[str]) -> Result:
 
 
 def status(server: Server, execution_id: str) -> str:
-    snapshot: str = server("executions", "get", execution_id).lines()[0]["status"]
-    return snapshot
+    return str(server.api(lambda c: c.get(execution_id)).status)
 
 
 def test_ctrl_c_detaches_without_cancelling(server: Server) -> None:
-    waiting = server("run", "waiting").stdout.strip()
+    waiting = server.start("waiting")
     detached = interrupt(start_following(server, waiting))
     assert detached.code == 130
     assert f"runstream follow {waiting} --after" in detached.stderr
@@ -105,14 +104,14 @@ def test_ctrl_c_detaches_without_cancelling(server: Server) -> None:
 
 
 def test_ctrl_c_with_cancel_cancels(server: Server) -> None:
-    waiting = server("run", "waiting").stdout.strip()
+    waiting = server.start("waiting")
     detached = interrupt(start_following(server, waiting, "--cancel"))
     assert detached.code == 130
     assert status(server, waiting) == "CANCELLED"
 
 
 def test_the_live_view_in_a_terminal(server: Server) -> None:
-    greet = server("run", "greet", "--input", '"dee"').stdout.strip()
+    greet = server.start("greet", "dee")
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         command("follow", greet),
