@@ -53,9 +53,10 @@ def median_figures(runs: Sequence[Figures]) -> Figures:
         elif isinstance(first, bool):
             merged[key] = all(bool(v) for v in values)
         elif isinstance(first, int | float):
-            numbers = [float(v) for v in values if isinstance(v, int | float)]
-            middle = statistics.median(numbers)
-            merged[key] = round(middle, 3) if isinstance(first, float) else middle
+            numbers = [v for v in values if isinstance(v, int | float)]
+            middle = float(statistics.median(numbers))
+            whole = isinstance(first, int) and middle.is_integer()
+            merged[key] = int(middle) if whole else round(middle, 3)
         else:
             merged[key] = first
     return merged

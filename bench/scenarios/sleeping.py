@@ -181,7 +181,7 @@ SCENARIO = Scenario(
         Headline("all completed", "all_completed_s", "s"),
         Headline("RSS growth", "rss_growth_mib", "MiB"),
         Headline("per workflow", "kb_per_workflow", "KB"),
-        Headline("all completed", "all_completed"),
+        Headline("every workflow completed", "all_completed"),
     ),
     floors=(Floor("all_completed", True),),
 )
