@@ -56,7 +56,7 @@ def median_figures(runs: Sequence[Figures]) -> Figures:
             numbers = [v for v in values if isinstance(v, int | float)]
             middle = float(statistics.median(numbers))
             whole = isinstance(first, int) and middle.is_integer()
-            merged[key] = int(middle) if whole else round(middle, 3)
+            merged[key] = int(middle) if whole else round(middle, 6)
         else:
             merged[key] = first
     return merged
