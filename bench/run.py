@@ -23,6 +23,7 @@ elif str(ROOT) not in sys.path:
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import os  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
@@ -44,6 +45,14 @@ def raise_fd_limit() -> int:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def warn_if_busy() -> None:
+    """Say so when other work is using the CPUs: the figures would not be comparable."""
+    load = os.getloadavg()[0]
+    cpus = os.cpu_count() or 1
+    if load > cpus / 2:
+        log(f"warning: the 1-minute load average is {load:.1f} on {cpus} CPUs before starting")
 
 
 async def run_once(scenario: Scenario[Any], params: Any) -> Figures:
@@ -134,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     limit = raise_fd_limit()
     log(f"open-file limit {limit}; {args.runs} run(s) per scenario")
+    warn_if_busy()
     return asyncio.run(main_async(args))
 
 
