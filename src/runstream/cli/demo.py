@@ -41,7 +41,7 @@ def demo(
         typer.Option(
             "--store",
             envvar="RUNSTREAM_DEMO_STORE",
-            help="Store URL, e.g. sqlite:///./runstream-demo.db [default: a temporary file].",
+            help="Store URL, e.g. sqlite:///./runstream-demo.db (default: a temporary file).",
         ),
     ] = None,
     topic: Annotated[

@@ -31,7 +31,7 @@ AppSpec = Annotated[
 Store = Annotated[
     str | None,
     typer.Option(
-        "--store", envvar="RUNSTREAM_STORE", help="Store URL [default: sqlite:///./runstream.db]."
+        "--store", envvar="RUNSTREAM_STORE", help="Store URL (default: sqlite:///./runstream.db)."
     ),
 ]
 Concurrency = Annotated[
@@ -40,7 +40,7 @@ Concurrency = Annotated[
         "--concurrency",
         envvar="RUNSTREAM_CONCURRENCY",
         min=1,
-        help="Workflows and tasks run at once [default: 100].",
+        help="Workflows and tasks run at once (default: 100).",
     ),
 ]
 
@@ -94,18 +94,26 @@ def serve(
     store: Store = None,
     host: Annotated[
         str | None,
-        typer.Option("--host", envvar="RUNSTREAM_HOST", help="Interface [default: 127.0.0.1]."),
+        typer.Option(
+            "--host", envvar="RUNSTREAM_HOST", help="Interface to bind (default: 127.0.0.1)."
+        ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option("--port", envvar="RUNSTREAM_PORT", min=0, max=65535, help="[default: 8000]"),
+        typer.Option(
+            "--port",
+            envvar="RUNSTREAM_PORT",
+            min=0,
+            max=65535,
+            help="Port to bind (default: 8000).",
+        ),
     ] = None,
     worker: Annotated[
         bool | None,
         typer.Option(
             "--worker/--no-worker",
             envvar="RUNSTREAM_WORKER",
-            help="Run a worker in the server process [default: --worker].",
+            help="Run a worker in the server process (default: --worker).",
         ),
     ] = None,
     concurrency: Concurrency = None,
