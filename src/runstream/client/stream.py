@@ -22,7 +22,7 @@ from runstream.client.events import StreamEvent, decode
 from runstream.client.sse import SSEParser
 
 _HEALTHY_AFTER = 1.0
-"""A connection open at least this long counts as a success even without events."""
+"""A stream that stayed open at least this long counts as a success even without events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class EventStream:
         ended = False
         while True:
             opened = time.monotonic()
-            delivered = False
+            streaming = delivered = False
             failure: Exception | None = None
             headers = {"Accept": "text/event-stream"}
             if self.last_event_id not in ("", "0"):
@@ -113,6 +113,7 @@ class EventStream:
                             raise error
                         failure = error
                     else:
+                        streaming = True
                         parser = SSEParser()
                         async for chunk in reply.aiter_bytes():
                             for sse in parser.feed(chunk):
@@ -132,7 +133,7 @@ class EventStream:
                             return
             except httpx.TransportError as exc:
                 failure = exc
-            if delivered or (failure is None and time.monotonic() - opened >= _HEALTHY_AFTER):
+            if delivered or (streaming and time.monotonic() - opened >= _HEALTHY_AFTER):
                 failures = 0
             else:
                 failures += 1
