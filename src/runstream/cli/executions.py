@@ -169,12 +169,12 @@ def list_executions(
             print_json(snapshot.to_json())
     else:
         table = Table(box=None, header_style="bold dim")
-        for column in ("id", "kind", "status", "created", "updated"):
-            table.add_column(column)
+        table.add_column("id", no_wrap=True, min_width=36)
+        table.add_column("kind")
+        table.add_column("status", no_wrap=True)
+        table.add_column("created", no_wrap=True)
         for s in page.items:
-            table.add_row(
-                s.id, escape(s.kind), _status(s.status), _when(s.created_at), _when(s.updated_at)
-            )
+            table.add_row(s.id, escape(s.kind), _status(s.status), _when(s.created_at))
         stdout.print(table if page.items else "[dim]no executions[/]")
     if page.next_cursor:
         stderr.print(
