@@ -21,6 +21,13 @@ class Status(StrEnum):
     def is_terminal(self) -> bool:
         return self in TERMINAL
 
+    @classmethod
+    def _missing_(cls, value: object) -> Status | None:
+        """Accept any case (``?status=completed``)."""
+        if isinstance(value, str) and value.upper() in cls.__members__:
+            return cls[value.upper()]
+        return None
+
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
