@@ -51,10 +51,13 @@ async def open_stream(
     on_frame: FrameHandler | None = None,
     *,
     last_event_id: str | None = None,
+    record: bool = False,
 ) -> SseClient:
-    """Open the workflow's ``/stream`` and wait for the response head."""
+    """Open the workflow's ``/stream`` and wait for the response head (see ``SseClient``)."""
     path = f"{WORKFLOWS}/{execution_id}/stream"
-    client = await connect(HOST, server.port, path, last_event_id=last_event_id, on_frame=on_frame)
+    client = await connect(
+        HOST, server.port, path, last_event_id=last_event_id, on_frame=on_frame, record=record
+    )
     await client.opened
     return client
 
