@@ -55,7 +55,9 @@ async def ours_once(size: dict[str, Any]) -> dict[str, Figures]:
                 await driver.run_to_end(server, http, "trivial", i)
             figures = {
                 "throughput": await throughput.many(http, params),
-                "sequential20": await throughput.sequential(server, http, params.sequential_tasks),
+                "sequential20": await throughput.sequential(
+                    server, http, params.sequential_tasks, params.sequential_repeats
+                ),
                 "start_to_result": await throughput.start_to_result(server, http, params.samples),
                 "event_latency": await latency.measure(
                     server,
@@ -85,7 +87,7 @@ async def ours(runs: int, size: dict[str, Any]) -> dict[str, Any]:
             "server": "runstream serve bench.apps:app, embedded worker, SQLite (WAL) in a temp dir",
             "client": "raw asyncio HTTP/1.1 and SSE clients in the harness process",
             "throughput": "POST /workflow-executions, 64 in flight; done = all COMPLETED",
-            "sequential20": "POST → terminal event on /stream",
+            "sequential20": "POST → terminal event on /stream; median of 5 per run",
             "start_to_result": "POST → terminal event on /stream, one at a time",
             "event_latency": "task emits ctx.data every interval; one SSE client on /stream",
             "sizes": size,
