@@ -116,9 +116,11 @@ def run_peer(
             raise
     errors = log_path.read_text(errors="replace")
     if process.returncode != 0:
+        last = next((line for line in reversed(errors.splitlines()) if line.strip()), "")
         return {
             "available": False,
-            "reason": f"exit code {process.returncode}: {_tail(errors)} (log {log_path})",
+            "reason": f"exit code {process.returncode}: {last.strip()} (log {log_path})",
+            "stderr_tail": _tail(errors),
         }
     try:
         result: dict[str, Any] = json.loads(out)

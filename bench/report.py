@@ -53,7 +53,7 @@ def write_json(directory: Path, name: str, payload: dict[str, Any]) -> Path:
     """Write ``<directory>/<name>.json`` and return its path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
