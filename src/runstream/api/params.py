@@ -18,8 +18,9 @@ Org = Annotated[str, Path(min_length=1, max_length=200, description="Organisatio
 ExecutionId = Annotated[str, Path(description="Execution UUID.")]
 
 
-def get_engine(request: Request) -> Engine:
-    """The engine the app was created with."""
+async def get_engine(request: Request) -> Engine:
+    """The engine the app was created with (``async`` so FastAPI does not run this in a
+    thread pool for every request)."""
     engine: Engine = request.app.state.engine
     return engine
 

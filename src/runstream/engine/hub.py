@@ -22,22 +22,23 @@ PAGE = 500
 class Topic:
     """The newest events of one execution's log, and the subscribers waiting for more."""
 
-    __slots__ = ("_waiter", "execution_id", "ring", "subscribers")
+    __slots__ = ("_waiters", "execution_id", "ring", "subscribers")
 
     def __init__(self, execution_id: str, size: int) -> None:
         self.execution_id = execution_id
         self.ring: deque[Event] = deque(maxlen=size)
         self.subscribers = 0
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     def push(self, event: Event) -> None:
         if self.ring and event.seq != self.ring[-1].seq + 1:
             self.ring.clear()
         self.ring.append(event)
-        if self._waiter is not None:
-            if not self._waiter.done():
-                self._waiter.set_result(None)
-            self._waiter = None
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def after(self, cursor: int) -> list[Event] | None:
         """Events with seq > cursor if the ring covers them, else None (ask the store)."""
@@ -58,9 +59,11 @@ class Topic:
         """Return once an event after ``cursor`` has been pushed."""
         if self.ring and self.ring[-1].seq > cursor:
             return
-        if self._waiter is None:
-            self._waiter = asyncio.get_running_loop().create_future()
-        await asyncio.shield(self._waiter)
+        # One future per waiting subscriber: waking it is one callback, and cancelling a
+        # subscriber cancels only its own future (no shield and its extra callbacks).
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
 
 
 class Hub:
