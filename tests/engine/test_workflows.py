@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import runstream as rs
+from runstream.store.sqlite import SqliteStore
 from tests.engine.conftest import OpenEngine, lifecycle, run_to_end, types, wait_for_event
 
 app = rs.App("workflows")
@@ -397,3 +398,34 @@ async def test_operation_longer_than_the_lease_runs_once(open_engine: OpenEngine
     assert SLOW_OPS == [1]
     assert types(events).count("OPERATION_COMPLETED") == 1
     assert types(events).count("WORKFLOW_STARTED") == 1
+
+
+@app.task()
+async def quiet(ctx: rs.TaskContext, value: int) -> int:
+    return value
+
+
+@app.workflow()
+async def sequential(ctx: rs.WorkflowContext, n: int) -> int:
+    for i in range(n):
+        await ctx.task(quiet, i)
+    return n
+
+
+async def test_local_work_is_dispatched_in_the_same_commit(open_engine: OpenEngine) -> None:
+    """A task created by an activation starts in that commit, and its completion resumes the
+    workflow in its own: two commits per sequential step instead of four."""
+    async with open_engine(app) as engine:
+        store = engine.store
+        assert isinstance(store, SqliteStore)
+        h = await engine.start(sequential, 20)
+        before = store.commits
+        events = await run_to_end(h)
+        commits = store.commits - before
+    assert events[-1].data["output"] == 20
+    assert commits <= 2 * 20 + 4, f"{commits} commits for 20 sequential steps"
+    created = [ev.seq for ev in events if ev.type == "TASK_CREATED"]
+    started = [ev.seq for ev in events if ev.type == "TASK_STARTED"]
+    assert all(
+        s == c + 2 for c, s in zip(created, started, strict=True)
+    )  # CREATED, SUSPENDED, STARTED

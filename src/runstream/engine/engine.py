@@ -125,6 +125,12 @@ class Engine:
             lease=self._lease,
             poll_interval=self._poll,
         )
+        runner, worker = self._runner, self._worker
+        # Work this process starts in a commit goes straight to its own runner or worker.
+        runner.task_slots = lambda: worker.free_slots
+        runner.hand_tasks = worker.adopt
+        worker.workflow_slots = lambda: runner.free_slots
+        worker.hand_workflow = runner.adopt
         self._loops = [
             asyncio.create_task(self._runner.run(), name="runstream-workflows"),
             asyncio.create_task(self._worker.run(), name="runstream-tasks"),

@@ -13,6 +13,7 @@ import functools
 import inspect
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from runstream.engine.app import App, WorkflowDef
@@ -21,7 +22,15 @@ from runstream.engine.instance import WorkflowInstance
 from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, UnknownKind
 from runstream.model import Status
-from runstream.store.base import Activation, Command, History, Outcome, StepRecord, Store
+from runstream.store.base import (
+    Activation,
+    Command,
+    History,
+    Outcome,
+    StepRecord,
+    Store,
+    TaskClaim,
+)
 
 log = logging.getLogger("runstream.runner")
 
@@ -50,6 +59,19 @@ class WorkflowRunner:
         self._wake = Signal()
         self._cache: OrderedDict[str, WorkflowInstance] = OrderedDict()
         self._cache_size = cache_size
+        self.task_slots: Callable[[], int] = lambda: 0
+        """Free slots of this process's task worker (the engine connects it)."""
+        self.hand_tasks: Callable[[list[TaskClaim]], None] = lambda claims: None
+        """Gives task attempts started in an activation's commit to the local worker."""
+
+    @property
+    def free_slots(self) -> int:
+        return self._slots - len(self._active)
+
+    def adopt(self, execution_id: str) -> None:
+        """Activate a workflow this worker already leased (in a task's completion)."""
+        if execution_id not in self._active:
+            self._start(execution_id)
 
     def wake(self) -> None:
         self._wake.set()
@@ -65,13 +87,8 @@ class WorkflowRunner:
                 if free > 0:
                     claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)
                 for execution_id in claimed:
-                    if execution_id in self._active:  # our own lease ran out mid-activation
-                        continue
-                    task = asyncio.create_task(
-                        self._activate(execution_id), name=f"wf:{execution_id}"
-                    )
-                    self._active[execution_id] = task
-                    task.add_done_callback(functools.partial(self._done, execution_id))
+                    if execution_id not in self._active:  # else our lease ran out mid-activation
+                        self._start(execution_id)
                 if free <= 0 or len(claimed) < free:
                     await self._wake.wait(self._poll)
         finally:
@@ -79,6 +96,11 @@ class WorkflowRunner:
             for task in self._active.values():
                 task.cancel()
             await asyncio.gather(heartbeat, *self._active.values(), return_exceptions=True)
+
+    def _start(self, execution_id: str) -> None:
+        task = asyncio.create_task(self._activate(execution_id), name=f"wf:{execution_id}")
+        self._active[execution_id] = task
+        task.add_done_callback(functools.partial(self._done, execution_id))
 
     async def _heartbeat(self) -> None:
         """Keep the leases of running activations (a long ``ctx.operation``) alive."""
@@ -92,7 +114,8 @@ class WorkflowRunner:
     def _done(self, execution_id: str, task: asyncio.Task[None]) -> None:
         if self._active.get(execution_id) is task:
             del self._active[execution_id]
-        self._wake.set()
+            if len(self._active) == self._slots - 1:  # was full: claims may have waited
+                self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("activation failed", exc_info=task.exception())
 
@@ -101,7 +124,7 @@ class WorkflowRunner:
         try:
             wf = self._app.get_workflow(history.kind)
         except UnknownKind as err:
-            await self._commit(
+            await self._store.commit_activation(
                 Activation(
                     execution_id,
                     self._worker_id,
@@ -123,12 +146,17 @@ class WorkflowRunner:
             outcome = inst.outcome()
             act.outcome = outcome
             act.suspend_type = inst.suspend_type()
+            act.claim_tasks = self.task_slots()
+            act.lease = self._lease
             try:
-                fresh = await self._commit(act)
+                committed = await self._store.commit_activation(act)
             except LeaseLost:
                 log.warning("lost the lease of workflow %s; another worker has it", execution_id)
                 return
             inst.recorded_batches = act.batch
+            if committed.claims:
+                self.hand_tasks(committed.claims)
+            fresh = committed.ready
             cancel = False
             if outcome is not None:
                 return
@@ -189,9 +217,6 @@ class WorkflowRunner:
             except Exception as exc:
                 inst.command(Command("operation", step, name, error=f"{type(exc).__name__}: {exc}"))
         act.commands, inst.commands = inst.commands, []
-
-    async def _commit(self, act: Activation) -> list[StepRecord]:
-        return await self._store.commit_activation(act)
 
     def _keep(self, execution_id: str, inst: WorkflowInstance) -> None:
         self._cache[execution_id] = inst

@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -54,6 +55,10 @@ class TaskWorker:
         self._poll = poll_interval
         self._running: dict[str, tuple[int, asyncio.Task[None]]] = {}
         self._wake = Signal()
+        self.workflow_slots: Callable[[], int] = lambda: 0
+        """Free activation slots of this process's runner (the engine connects it)."""
+        self.hand_workflow: Callable[[str], None] = lambda execution_id: None
+        """Gives a workflow leased in a task's completion to the local runner."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -61,6 +66,16 @@ class TaskWorker:
     @property
     def running(self) -> int:
         return len(self._running)
+
+    @property
+    def free_slots(self) -> int:
+        return self._slots - len(self._running)
+
+    def adopt(self, claims: list[TaskClaim]) -> None:
+        """Run task attempts already leased to this worker."""
+        for claim in claims:
+            task = asyncio.create_task(self._attempt(claim), name=f"task:{claim.id}")
+            self._running[claim.id] = (claim.attempt, task)
 
     async def run(self) -> None:
         """Claim and run task attempts until cancelled."""
@@ -75,9 +90,7 @@ class TaskWorker:
                     claims, next_due = await self._store.claim_tasks(
                         self.worker_id, free, self._lease
                     )
-                for claim in claims:
-                    task = asyncio.create_task(self._attempt(claim), name=f"task:{claim.id}")
-                    self._running[claim.id] = (claim.attempt, task)
+                self.adopt(claims)
                 if free <= 0 or len(claims) < free:
                     timeout = self._poll
                     if next_due is not None:
@@ -113,22 +126,27 @@ class TaskWorker:
         try:
             output, error, retryable = await self._execute(claim)
             self._emitter.flush()
+            resume_for = self.worker_id if self.workflow_slots() > 0 else None
             try:
-                await self._store.finish_task(
+                resumed = await self._store.finish_task(
                     claim.id,
                     claim.attempt,
                     self.worker_id,
                     output=output,
                     error=error,
                     retryable=retryable,
+                    resume_for=resume_for,
+                    lease=self._lease,
                 )
+                if resumed is not None:
+                    self.hand_workflow(resumed)
             except LeaseLost:
                 log.warning(
                     "result of task %s attempt %d refused: lease lost", claim.id, claim.attempt
                 )
         finally:
-            self._running.pop(claim.id, None)
-            self._wake.set()
+            if self._running.pop(claim.id, None) and len(self._running) == self._slots - 1:
+                self._wake.set()  # was full: due tasks may have waited for this slot
 
     async def _execute(self, claim: TaskClaim) -> tuple[Any, str | None, bool]:
         """Run the task code; returns (output, error, retryable)."""

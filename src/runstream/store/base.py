@@ -126,6 +126,21 @@ class Activation:
     outcome: Outcome | None = None
     suspend_type: str | None = None
     """Kind of the earliest pending step, reported by WORKFLOW_SUSPENDED."""
+    claim_tasks: int = 0
+    """Start up to this many of the tasks this activation creates for ``worker_id`` in the
+    same transaction (the worker has that many free slots): saves a claim round trip."""
+    lease: float = 30.0
+    """Lease of those task attempts, seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What committing an activation hands back to the runner."""
+
+    ready: list[StepRecord]
+    """Steps to feed at once; non-empty means the lease was kept and the activation goes on."""
+    claims: list[TaskClaim]
+    """Task attempts started for the activating worker (``Activation.claim_tasks``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +245,13 @@ class Store(ABC):
         """The workflow's input, cancel flags and every recorded step."""
 
     @abstractmethod
-    async def commit_activation(self, activation: Activation) -> list[StepRecord]:
+    async def commit_activation(self, activation: Activation) -> Committed:
         """Apply an activation atomically: mark fed steps with the batch, record new steps
         and their events, cancel what the cancellation resolved, end or suspend the
-        workflow. When steps are ready to feed at once (operations, settled promises,
-        messages, anything resolved meanwhile) the lease is kept and they are returned;
-        otherwise the lease is released and the list is empty. Raises ``LeaseLost`` if the
-        worker no longer holds the workflow's lease."""
+        workflow, and start up to ``claim_tasks`` of the new tasks for the worker. When
+        steps are ready to feed at once (operations, settled promises, messages, anything
+        resolved meanwhile) the lease is kept and they are returned; otherwise the lease is
+        released. Raises ``LeaseLost`` if the worker no longer holds the lease."""
 
     # -- tasks ---------------------------------------------------------------------------
     @abstractmethod
@@ -264,10 +279,14 @@ class Store(ABC):
         error: str | None = None,
         retryable: bool = True,
         events: Sequence[NewEvent] = (),
-    ) -> None:
+        resume_for: str | None = None,
+        lease: float = 30.0,
+    ) -> str | None:
         """Record an attempt's end after appending its buffered ``events``: completed (error
         None) or failed — retried with backoff while attempts remain and ``retryable``.
-        Wakes the owning workflow. Raises ``LeaseLost`` for a stale attempt."""
+        Wakes the owning workflow; with ``resume_for``, leases it to that worker in the
+        same transaction when it can run now and returns its id (None otherwise). Raises
+        ``LeaseLost`` for a stale attempt."""
 
     @abstractmethod
     async def expire_leases(self) -> None:

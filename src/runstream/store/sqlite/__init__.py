@@ -13,9 +13,9 @@ from runstream.errors import StoreError
 from runstream.model import Event, ExecutionType, NewEvent, Snapshot, Status
 from runstream.store.base import (
     Activation,
+    Committed,
     History,
     NewExecution,
-    StepRecord,
     Store,
     StoreListener,
     TaskClaim,
@@ -136,7 +136,7 @@ class SqliteStore(Store):
     async def load_history(self, execution_id: str) -> History:
         return await self._db.read(workflows.load_history, execution_id)
 
-    async def commit_activation(self, activation: Activation) -> list[StepRecord]:
+    async def commit_activation(self, activation: Activation) -> Committed:
         return await self._db.write(workflows.commit_activation, activation)
 
     async def claim_tasks(
@@ -159,9 +159,20 @@ class SqliteStore(Store):
         error: str | None = None,
         retryable: bool = True,
         events: Sequence[NewEvent] = (),
-    ) -> None:
-        await self._db.write(
-            tasks.finish_task, task_id, attempt, worker_id, output, error, retryable, list(events)
+        resume_for: str | None = None,
+        lease: float = 30.0,
+    ) -> str | None:
+        return await self._db.write(
+            tasks.finish_task,
+            task_id,
+            attempt,
+            worker_id,
+            output,
+            error,
+            retryable,
+            list(events),
+            resume_for,
+            lease,
         )
 
     async def expire_leases(self) -> None:

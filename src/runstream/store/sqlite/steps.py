@@ -41,7 +41,14 @@ def task_data(row: sqlite3.Row, status: str, **extra: Any) -> dict[str, Any]:
 
 
 def resolve_step(
-    tx: Tx, execution_id: str, step: int, status: str, result: Any = None, error: str | None = None
+    tx: Tx,
+    execution_id: str,
+    step: int,
+    status: str,
+    result: Any = None,
+    error: str | None = None,
+    *,
+    wake: bool = True,
 ) -> bool:
     """Give a pending step its outcome and wake the workflow; False if it was not pending."""
     row = tx.one(
@@ -56,7 +63,7 @@ def resolve_step(
         return False
     if row["timeout_id"]:
         tx.run("close_timer", id=row["timeout_id"], status="cancelled")
-    if tx.run("make_ready", id=execution_id, now=tx.now):
+    if tx.run("make_ready", id=execution_id, now=tx.now) and wake:
         tx.wakes.add("workflows")
     return True
 
@@ -172,3 +179,44 @@ def end_workflow(tx: Tx, row: sqlite3.Row, outcome: Outcome) -> None:
         tx, parent_id, row["parent_step"], "failed", str(outcome.status), outcome.error
     ):
         tx.emit(parent_id, EventType.CHILD_WORKFLOW_FAILED, {**child, "error": outcome.error})
+
+
+def lease_workflow(tx: Tx, execution_id: str, worker_id: str, lease: float) -> bool:
+    """Lease a workflow for an activation (``WORKFLOW_STARTED`` or ``WORKFLOW_RESUMED`` as
+    its status turns RUNNING); False when it is finished or leased by someone else."""
+    before = tx.one("get_execution", id=execution_id)
+    if before is None or before["status"] in TERMINAL:
+        return False
+    if before["lease_owner"] is not None and before["lease_expires"] >= tx.now:
+        return False
+    tx.run(
+        "lease_workflow",
+        worker=worker_id,
+        expires=tx.now + int(lease * 1000),
+        now=tx.now,
+        id=execution_id,
+    )
+    if not before["started"]:
+        tx.emit(
+            execution_id,
+            EventType.WORKFLOW_STARTED,
+            workflow_data(before, "RUNNING", workerId=worker_id),
+        )
+        if before["parent_id"]:
+            tx.emit(
+                before["parent_id"],
+                EventType.CHILD_WORKFLOW_STARTED,
+                {
+                    "childWorkflowId": execution_id,
+                    "kind": before["kind"],
+                    "status": "RUNNING",
+                    "error": None,
+                },
+            )
+    elif before["status"] == "WAITING":
+        tx.emit(
+            execution_id,
+            EventType.WORKFLOW_RESUMED,
+            workflow_data(before, "RUNNING", workerId=worker_id),
+        )
+    return True

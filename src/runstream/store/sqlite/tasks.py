@@ -10,7 +10,7 @@ from runstream.errors import LeaseLost
 from runstream.model import EventType, NewEvent, RetryPolicy
 from runstream.store.base import NewExecution, TaskClaim
 from runstream.store.sqlite.connection import Tx, decode, encode
-from runstream.store.sqlite.steps import resolve_step, task_data
+from runstream.store.sqlite.steps import lease_workflow, resolve_step, task_data
 
 
 def insert_standalone(tx: Tx, new: NewExecution) -> None:
@@ -46,42 +46,43 @@ def insert_standalone(tx: Tx, new: NewExecution) -> None:
     tx.wakes.add("tasks")
 
 
+def lease_task(tx: Tx, task_id: str, worker_id: str, lease: float) -> TaskClaim | None:
+    """Start the next attempt of a pending task for ``worker_id`` (``TASK_STARTED``)."""
+    row = tx.one(
+        "lease_task", worker=worker_id, expires=tx.now + int(lease * 1000), now=tx.now, id=task_id
+    )
+    if row is None:
+        return None
+    tx.emit(
+        row["execution_id"],
+        EventType.TASK_STARTED,
+        task_data(row, "RUNNING"),
+        task_id=task_id,
+        attempt=row["attempt"],
+    )
+    if row["workflow_id"] is None:
+        tx.run("set_status", id=task_id, status="RUNNING", now=tx.now)
+    return TaskClaim(
+        id=task_id,
+        execution_id=row["execution_id"],
+        workflow_id=row["workflow_id"],
+        kind=row["kind"],
+        input=decode(row["input"]),
+        attempt=row["attempt"],
+        max_retries=row["max_retries"],
+        retry_policy=RetryPolicy.from_json(decode(row["retry_policy"])),
+        timeout=row["timeout"],
+    )
+
+
 def claim_tasks(
     tx: Tx, worker_id: str, limit: int, lease: float
 ) -> tuple[list[TaskClaim], float | None]:
     claims = []
     for (task_id,) in tx.all("due_tasks", now=tx.now, limit=limit):
-        row = tx.one(
-            "lease_task",
-            worker=worker_id,
-            expires=tx.now + int(lease * 1000),
-            now=tx.now,
-            id=task_id,
-        )
-        if row is None:
-            continue
-        tx.emit(
-            row["execution_id"],
-            EventType.TASK_STARTED,
-            task_data(row, "RUNNING"),
-            task_id=task_id,
-            attempt=row["attempt"],
-        )
-        if row["workflow_id"] is None:
-            tx.run("set_status", id=task_id, status="RUNNING", now=tx.now)
-        claims.append(
-            TaskClaim(
-                id=task_id,
-                execution_id=row["execution_id"],
-                workflow_id=row["workflow_id"],
-                kind=row["kind"],
-                input=decode(row["input"]),
-                attempt=row["attempt"],
-                max_retries=row["max_retries"],
-                retry_policy=RetryPolicy.from_json(decode(row["retry_policy"])),
-                timeout=row["timeout"],
-            )
-        )
+        claim = lease_task(tx, task_id, worker_id, lease)
+        if claim is not None:
+            claims.append(claim)
     nxt = tx.one("next_due_task")
     return claims, (None if nxt is None or nxt[0] is None else nxt[0] / 1000)
 
@@ -109,7 +110,9 @@ def finish_task(
     error: str | None,
     retryable: bool,
     events: Sequence[NewEvent],
-) -> None:
+    resume_for: str | None,
+    lease: float,
+) -> str | None:
     row = tx.one("get_task", id=task_id)
     if (
         row is None
@@ -119,44 +122,31 @@ def finish_task(
     ):
         raise LeaseLost(task_id, attempt)
     tx.append(events)
+    wake = resume_for is None  # else the workflow is leased to resume_for right below
     if error is None:
-        _complete(tx, row, output)
+        _complete(tx, row, output, wake)
     else:
-        fail_attempt(tx, row, error, retryable)
+        fail_attempt(tx, row, error, retryable, wake)
+    workflow_id = row["workflow_id"]
+    if resume_for and workflow_id:
+        if lease_workflow(tx, workflow_id, resume_for, lease):
+            return str(workflow_id)
+        tx.wakes.add("workflows")
+    return None
 
 
-def _complete(tx: Tx, row: sqlite3.Row, output: Any) -> None:
-    task_id = row["id"]
+def _complete(tx: Tx, row: sqlite3.Row, output: Any, wake: bool = True) -> None:
     tx.emit(
         row["execution_id"],
         EventType.TASK_COMPLETED,
         task_data(row, "COMPLETED", output=output),
-        task_id=task_id,
+        task_id=row["id"],
         attempt=row["attempt"],
     )
-    tx.run(
-        "update_task",
-        id=task_id,
-        status="COMPLETED",
-        output=encode(output),
-        error=None,
-        available_at=tx.now,
-        now=tx.now,
-    )
-    if row["workflow_id"] is not None:
-        resolve_step(tx, row["workflow_id"], row["step"], "done", output)
-    else:
-        tx.run(
-            "finish_execution",
-            id=task_id,
-            status="COMPLETED",
-            output=encode(output),
-            error=None,
-            now=tx.now,
-        )
+    _end(tx, row, "COMPLETED", output, None, wake)
 
 
-def fail_attempt(tx: Tx, row: sqlite3.Row, error: str, retryable: bool) -> None:
+def fail_attempt(tx: Tx, row: sqlite3.Row, error: str, retryable: bool, wake: bool = True) -> None:
     """End a failed attempt: schedule the next one with backoff, or fail the task for good."""
     task_id, attempt = row["id"], row["attempt"]
     will_retry = retryable and attempt <= row["max_retries"]
@@ -167,34 +157,45 @@ def fail_attempt(tx: Tx, row: sqlite3.Row, error: str, retryable: bool) -> None:
         task_id=task_id,
         attempt=attempt,
     )
-    if will_retry:
-        policy = RetryPolicy.from_json(decode(row["retry_policy"]))
-        due = tx.now + int(policy.delay(attempt) * 1000)
-        tx.run(
-            "update_task",
-            id=task_id,
-            status="PENDING",
-            output=None,
-            error=error,
-            available_at=due,
-            now=tx.now,
-        )
-        tx.wakes.add("tasks")
+    if not will_retry:
+        _end(tx, row, "FAILED", None, error, wake)
         return
+    policy = RetryPolicy.from_json(decode(row["retry_policy"]))
     tx.run(
         "update_task",
         id=task_id,
-        status="FAILED",
+        status="PENDING",
         output=None,
+        error=error,
+        available_at=tx.now + int(policy.delay(attempt) * 1000),
+        now=tx.now,
+    )
+    tx.wakes.add("tasks")
+
+
+def _end(tx: Tx, row: sqlite3.Row, status: str, output: Any, error: str | None, wake: bool) -> None:
+    """Record a task's end and hand it to its workflow step, or end its standalone
+    execution (after its terminal event, which the caller appended)."""
+    tx.run(
+        "update_task",
+        id=row["id"],
+        status=status,
+        output=encode(output),
         error=error,
         available_at=tx.now,
         now=tx.now,
     )
     if row["workflow_id"] is not None:
-        resolve_step(tx, row["workflow_id"], row["step"], "failed", None, error)
+        step_status = "done" if status == "COMPLETED" else "failed"
+        resolve_step(tx, row["workflow_id"], row["step"], step_status, output, error, wake=wake)
     else:
         tx.run(
-            "finish_execution", id=task_id, status="FAILED", output=None, error=error, now=tx.now
+            "finish_execution",
+            id=row["id"],
+            status=status,
+            output=encode(output),
+            error=error,
+            now=tx.now,
         )
 
 

@@ -7,15 +7,25 @@ from typing import Any
 
 from runstream.errors import LeaseLost
 from runstream.model import EventType, ExecutionType
-from runstream.store.base import Activation, Command, History, NewExecution, StepRecord
+from runstream.store.base import (
+    Activation,
+    Command,
+    Committed,
+    History,
+    NewExecution,
+    StepRecord,
+    TaskClaim,
+)
 from runstream.store.sqlite.connection import Tx, decode, encode
 from runstream.store.sqlite.steps import (
     cancel_resources,
     end_workflow,
+    lease_workflow,
     resolve_step,
     task_data,
     workflow_data,
 )
+from runstream.store.sqlite.tasks import lease_task
 
 
 def insert_workflow(tx: Tx, new: NewExecution) -> None:
@@ -39,44 +49,11 @@ def insert_workflow(tx: Tx, new: NewExecution) -> None:
 
 
 def claim_workflows(tx: Tx, worker_id: str, limit: int, lease: float) -> list[str]:
-    claimed = []
-    for (execution_id,) in tx.all("claimable_workflows", now=tx.now, limit=limit):
-        before = tx.one("get_execution", id=execution_id)
-        assert before is not None
-        if before["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            continue
-        tx.run(
-            "lease_workflow",
-            worker=worker_id,
-            expires=tx.now + int(lease * 1000),
-            now=tx.now,
-            id=execution_id,
-        )
-        if not before["started"]:
-            tx.emit(
-                execution_id,
-                EventType.WORKFLOW_STARTED,
-                workflow_data(before, "RUNNING", workerId=worker_id),
-            )
-            if before["parent_id"]:
-                tx.emit(
-                    before["parent_id"],
-                    EventType.CHILD_WORKFLOW_STARTED,
-                    {
-                        "childWorkflowId": execution_id,
-                        "kind": before["kind"],
-                        "status": "RUNNING",
-                        "error": None,
-                    },
-                )
-        elif before["status"] == "WAITING":
-            tx.emit(
-                execution_id,
-                EventType.WORKFLOW_RESUMED,
-                workflow_data(before, "RUNNING", workerId=worker_id),
-            )
-        claimed.append(execution_id)
-    return claimed
+    return [
+        execution_id
+        for (execution_id,) in tx.all("claimable_workflows", now=tx.now, limit=limit)
+        if lease_workflow(tx, execution_id, worker_id, lease)
+    ]
 
 
 def heartbeat_workflows(tx: Tx, worker_id: str, ids: list[str], lease: float) -> None:
@@ -117,7 +94,7 @@ def load_history(tx: Tx, execution_id: str) -> History:
     )
 
 
-def commit_activation(tx: Tx, act: Activation) -> list[StepRecord]:
+def commit_activation(tx: Tx, act: Activation) -> Committed:
     execution_id = act.execution_id
     row = tx.one("check_lease", id=execution_id, worker=act.worker_id)
     if row is None or row["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
@@ -151,22 +128,40 @@ def commit_activation(tx: Tx, act: Activation) -> list[StepRecord]:
         )
         if act.outcome is not None:
             end_workflow(tx, full, act.outcome)
-        return ready
-    tx.emit(
-        execution_id,
-        EventType.WORKFLOW_SUSPENDED,
-        workflow_data(full, "WAITING", workerId=None, suspendType=act.suspend_type),
-    )
-    tx.run(
-        "release_workflow",
-        id=execution_id,
-        worker=act.worker_id,
-        status="WAITING",
-        batch=act.batch,
-        cancel_batch=cancel_batch,
-        now=tx.now,
-    )
-    return []
+    else:
+        tx.emit(
+            execution_id,
+            EventType.WORKFLOW_SUSPENDED,
+            workflow_data(full, "WAITING", workerId=None, suspendType=act.suspend_type),
+        )
+        tx.run(
+            "release_workflow",
+            id=execution_id,
+            worker=act.worker_id,
+            status="WAITING",
+            batch=act.batch,
+            cancel_batch=cancel_batch,
+            now=tx.now,
+        )
+        if full["cancel_requested"] and full["cancel_batch"] is None and cancel_batch is None:
+            tx.wakes.add("workflows")  # a cancel arrived mid-activation: activate again
+    return Committed(ready, _claim_new_tasks(tx, act))
+
+
+def _claim_new_tasks(tx: Tx, act: Activation) -> list[TaskClaim]:
+    """Start the activation's new tasks on its own worker, up to its free slots."""
+    claims: list[TaskClaim] = []
+    for cmd in act.commands:
+        if cmd.kind != "task" or cmd.ref is None:
+            continue
+        claim = None
+        if len(claims) < act.claim_tasks:
+            claim = lease_task(tx, cmd.ref, act.worker_id, act.lease)
+        if claim is None:
+            tx.wakes.add("tasks")  # left for any worker to claim
+        else:
+            claims.append(claim)
+    return claims
 
 
 def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
@@ -206,7 +201,6 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
             tx.emit(
                 execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=cmd.ref
             )
-            tx.wakes.add("tasks")
         case "sleep":
             fire_at = tx.now + int((cmd.seconds or 0) * 1000)
             tx.run(
