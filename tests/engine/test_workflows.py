@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -429,3 +430,20 @@ async def test_local_work_is_dispatched_in_the_same_commit(open_engine: OpenEngi
     assert all(
         s == c + 2 for c, s in zip(created, started, strict=True)
     )  # CREATED, SUSPENDED, STARTED
+
+
+async def test_a_lease_taken_while_still_activating_is_not_dropped(
+    open_engine: OpenEngine,
+) -> None:
+    """A claim can land (in the same group commit) before the previous activation's
+    done-callback runs; the runner must activate again, not sit on the lease."""
+    async with open_engine(app, lease_timeout=30.0) as engine:
+        h = await engine.start(approval, None)
+        await wait_for_event(h, "WORKFLOW_SUSPENDED")
+        runner = engine._runner
+        assert runner is not None
+        previous = asyncio.create_task(asyncio.sleep(0.3))  # stands in for the old activation
+        runner._active[h.id] = previous
+        previous.add_done_callback(functools.partial(runner._done, h.id))
+        await engine.resolve_promise(h.id, "approval", "go")
+        assert await h.result(timeout=5) == "go"  # not 30 s later, when the lease expires

@@ -56,6 +56,9 @@ class WorkflowRunner:
         self._poll = poll_interval
         self._slots = concurrency
         self._active: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._stopping = False
+        """Leased again while still activating: activate once more when that ends."""
         self._wake = Signal()
         self._cache: OrderedDict[str, WorkflowInstance] = OrderedDict()
         self._cache_size = cache_size
@@ -69,8 +72,12 @@ class WorkflowRunner:
         return self._slots - len(self._active)
 
     def adopt(self, execution_id: str) -> None:
-        """Activate a workflow this worker already leased (in a task's completion)."""
-        if execution_id not in self._active:
+        """Activate a workflow this worker has leased (claimed, or leased to it in a task's
+        completion). A lease is never dropped: if the previous activation has not finished
+        yet (its done-callback is still queued), this one follows it."""
+        if execution_id in self._active:
+            self._again.add(execution_id)
+        else:
             self._start(execution_id)
 
     def wake(self) -> None:
@@ -87,11 +94,11 @@ class WorkflowRunner:
                 if free > 0:
                     claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)
                 for execution_id in claimed:
-                    if execution_id not in self._active:  # else our lease ran out mid-activation
-                        self._start(execution_id)
+                    self.adopt(execution_id)
                 if free <= 0 or len(claimed) < free:
                     await self._wake.wait(self._poll)
         finally:
+            self._stopping = True
             heartbeat.cancel()
             for task in self._active.values():
                 task.cancel()
@@ -114,7 +121,11 @@ class WorkflowRunner:
     def _done(self, execution_id: str, task: asyncio.Task[None]) -> None:
         if self._active.get(execution_id) is task:
             del self._active[execution_id]
-            if len(self._active) == self._slots - 1:  # was full: claims may have waited
+            if execution_id in self._again:
+                self._again.discard(execution_id)
+                if not self._stopping:
+                    self._start(execution_id)
+            elif len(self._active) == self._slots - 1:  # was full: claims may have waited
                 self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("activation failed", exc_info=task.exception())
