@@ -121,5 +121,5 @@ class Hub:
 
     async def _closed(self, execution_id: str, cursor: int) -> bool:
         """True when the log is finished and nothing is left after ``cursor``."""
-        snap = await self._store.get_snapshot(execution_id)
-        return snap.status.is_terminal and snap.last_seq <= cursor
+        status, last_seq = await self._store.log_position(execution_id)
+        return status.is_terminal and last_seq <= cursor

@@ -182,6 +182,11 @@ class Store(ABC):
         ``ExecutionNotFound``."""
 
     @abstractmethod
+    async def log_position(self, execution_id: str) -> tuple[Status, int]:
+        """The execution's status and the seq of its newest event (a cheap read for
+        deciding whether a log is finished); raises ``ExecutionNotFound``."""
+
+    @abstractmethod
     async def list_executions(
         self,
         *,

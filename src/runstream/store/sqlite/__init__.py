@@ -93,6 +93,9 @@ class SqliteStore(Store):
     async def get_snapshot(self, execution_id: str) -> Snapshot:
         return await self._db.read(executions.get_snapshot, execution_id)
 
+    async def log_position(self, execution_id: str) -> tuple[Status, int]:
+        return await self._db.read(executions.log_position, execution_id)
+
     async def list_executions(
         self,
         *,

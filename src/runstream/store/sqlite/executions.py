@@ -144,6 +144,13 @@ def get_snapshot(tx: Tx, execution_id: str) -> Snapshot:
     return _snapshot(row, tasks=tasks, state=state, promises=promises, children=children)
 
 
+def log_position(tx: Tx, execution_id: str) -> tuple[Status, int]:
+    row = tx.one("log_position", id=execution_id)
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    return Status(row["status"]), int(row["last_seq"])
+
+
 def list_executions(
     tx: Tx,
     org: str,

@@ -20,6 +20,9 @@ VALUES (:id, :org, :kind, :type, 'PENDING', :input, :parent_id, :parent_step, :n
 -- name: get_execution
 SELECT * FROM executions WHERE id = :id;
 
+-- name: log_position
+SELECT status, last_seq FROM executions WHERE id = :id;
+
 -- name: list_executions
 SELECT * FROM executions
 WHERE org = :org AND type = :type
