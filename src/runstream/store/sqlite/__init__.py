@@ -1,46 +1,88 @@
-"""The embedded backend: one SQLite file in WAL mode, one writer thread, group commit."""
+"""The embedded backend: one SQLite file in WAL mode, one process per file."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import sqlite3
-from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
 from runstream.errors import StoreError
-from runstream.model import Event, ExecutionType, NewEvent, Snapshot, Status
-from runstream.store.base import (
-    Activation,
-    Committed,
-    History,
-    NewExecution,
-    Store,
-    StoreListener,
-    TaskClaim,
-)
-from runstream.store.sqlite import executions, tasks, workflows
-from runstream.store.sqlite.connection import Database, Tx, load_queries
+from runstream.store.base import StoreListener
+from runstream.store.log.database import Backend
+from runstream.store.log.store import LogStore
+from runstream.store.log.tx import Row, Tx, load_queries
 
 SCHEMA_VERSION = 1
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the file's schema up to ``SCHEMA_VERSION``, one numbered step at a time."""
-    steps = load_queries("schema.sql")
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"database schema {version} is newer than this runstream ({SCHEMA_VERSION})"
-        )
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        for statement in steps[f"migrate_{target}"].split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {target}")
-        conn.execute("COMMIT")
+class SqliteTx(Tx):
+    """A transaction view over a ``sqlite3`` connection."""
+
+    def __init__(self, conn: sqlite3.Connection, queries: dict[str, str], now: int) -> None:
+        super().__init__(now)
+        self.conn = conn
+        self.queries = queries
+
+    def one(self, query: str, /, **params: Any) -> Row | None:
+        row: sqlite3.Row | None = self.conn.execute(self.queries[query], params).fetchone()
+        return row
+
+    def all(self, query: str, /, **params: Any) -> list[Row]:
+        return self.conn.execute(self.queries[query], params).fetchall()
+
+    def run(self, query: str, /, **params: Any) -> int:
+        cursor = self.conn.execute(self.queries[query], params)
+        cursor.fetchall()
+        return cursor.rowcount
+
+    def insert_events(self, rows: list[tuple[Any, ...]]) -> None:
+        self.conn.executemany(self.queries["insert_event"], rows)
+
+
+class SqliteBackend(Backend):
+    """WAL, ``synchronous=NORMAL``; ``BEGIN IMMEDIATE`` so the writer never meets
+    ``SQLITE_BUSY`` half-way through a transaction."""
+
+    begin = "BEGIN IMMEDIATE"
+    driver_error = sqlite3.Error
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.queries = load_queries(__name__, "queries.sql")
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the file's schema up to ``SCHEMA_VERSION``, one numbered step at a time."""
+        steps = load_queries(__name__, "schema.sql")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema {version} is newer than this runstream ({SCHEMA_VERSION})"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in steps[f"migrate_{target}"].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+
+    def tx(self, conn: sqlite3.Connection, now: int) -> SqliteTx:
+        return SqliteTx(conn, self.queries, now)
+
+    def reset(self, conn: sqlite3.Connection) -> bool:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return True
 
 
 def _lock_file(path: str) -> int:
@@ -61,130 +103,28 @@ def _lock_file(path: str) -> int:
     return fd
 
 
-class SqliteStore(Store):
+class SqliteStore(LogStore):
     """``sqlite:///path/to/file.db``: the embedded default, one process per file."""
 
     def __init__(self, path: str) -> None:
         if path in ("", ":memory:"):
             raise ValueError("the SQLite store needs a file path (sqlite:///./runstream.db)")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(SqliteBackend(path))
         self._path = path
         self._lock: int | None = None
-        self._db = Database(path, load_queries("queries.sql"))
-
-    @property
-    def commits(self) -> int:
-        """Write transactions committed so far."""
-        return self._db.commits
 
     async def open(self, listener: StoreListener) -> None:
         self._lock = _lock_file(self._path)
-        self._db.start(listener, _migrate)
+        try:
+            await super().open(listener)
+        except BaseException:
+            os.close(self._lock)
+            self._lock = None
+            raise
 
     async def close(self) -> None:
-        await self._db.stop()
+        await super().close()
         if self._lock is not None:
             os.close(self._lock)  # closing releases the lock
             self._lock = None
-
-    async def create_execution(self, new: NewExecution) -> None:
-        await self._db.write(executions.create_execution, new)
-
-    async def get_snapshot(self, execution_id: str) -> Snapshot:
-        return await self._db.read(executions.get_snapshot, execution_id)
-
-    async def log_position(self, execution_id: str) -> tuple[Status, int]:
-        return await self._db.read(executions.log_position, execution_id)
-
-    async def list_executions(
-        self,
-        *,
-        org: str,
-        type: ExecutionType,
-        status: Status | None,
-        kind: str | None,
-        limit: int,
-        cursor: str | None,
-    ) -> tuple[list[Snapshot], str | None]:
-        return await self._db.read(
-            executions.list_executions, org, type, status, kind, limit, cursor
-        )
-
-    async def read_events(self, execution_id: str, after: int, limit: int) -> list[Event]:
-        return await self._db.read(executions.read_events, execution_id, after, limit)
-
-    async def children_of(self, execution_id: str) -> list[str]:
-        return await self._db.read(executions.children_of, execution_id)
-
-    async def request_cancel(self, execution_id: str, reason: str | None) -> None:
-        await self._db.write(executions.cancel, execution_id, reason)
-
-    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> None:
-        await self._db.write(executions.post_message, execution_id, message_id, payload)
-
-    async def settle_promise(
-        self, execution_id: str, name: str, *, value: Any = None, error: str | None = None
-    ) -> None:
-        await self._db.write(executions.settle_promise, execution_id, name, value, error)
-
-    def append_events(self, events: Sequence[NewEvent]) -> Awaitable[None]:
-        return self._db.write(Tx.append, list(events))
-
-    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[str]:
-        return await self._db.write(workflows.claim_workflows, worker_id, limit, lease)
-
-    async def heartbeat_workflows(self, worker_id: str, ids: Sequence[str], lease: float) -> None:
-        await self._db.write(workflows.heartbeat_workflows, worker_id, list(ids), lease)
-
-    async def load_history(self, execution_id: str) -> History:
-        return await self._db.read(workflows.load_history, execution_id)
-
-    async def commit_activation(self, activation: Activation) -> Committed:
-        return await self._db.write(workflows.commit_activation, activation)
-
-    async def claim_tasks(
-        self, worker_id: str, limit: int, lease: float
-    ) -> tuple[list[TaskClaim], float | None]:
-        return await self._db.write(tasks.claim_tasks, worker_id, limit, lease)
-
-    async def heartbeat_tasks(
-        self, worker_id: str, attempts: dict[str, int], lease: float
-    ) -> set[str]:
-        return await self._db.write(tasks.heartbeat_tasks, worker_id, attempts, lease)
-
-    async def finish_task(
-        self,
-        task_id: str,
-        attempt: int,
-        worker_id: str,
-        *,
-        output: Any = None,
-        error: str | None = None,
-        retryable: bool = True,
-        events: Sequence[NewEvent] = (),
-        resume_for: str | None = None,
-        lease: float = 30.0,
-    ) -> str | None:
-        return await self._db.write(
-            tasks.finish_task,
-            task_id,
-            attempt,
-            worker_id,
-            output,
-            error,
-            retryable,
-            list(events),
-            resume_for,
-            lease,
-        )
-
-    async def expire_leases(self) -> None:
-        await self._db.write(_expire)
-
-    async def fire_timers(self) -> float | None:
-        return await self._db.write(workflows.fire_timers)
-
-
-def _expire(tx: Tx) -> None:
-    tasks.expire_task_leases(tx)
-    workflows.release_expired_workflows(tx)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from runstream.errors import LeaseLost
 from runstream.model import EventType, NewEvent, RetryPolicy
 from runstream.store.base import NewExecution, TaskClaim
-from runstream.store.sqlite.connection import Tx, decode, encode
-from runstream.store.sqlite.steps import lease_workflow, resolve_step, task_data
+from runstream.store.log.steps import lease_workflow, resolve_step, task_data
+from runstream.store.log.tx import Row, Tx, decode, encode
 
 
 def insert_standalone(tx: Tx, new: NewExecution) -> None:
@@ -135,7 +134,7 @@ def finish_task(
     return None
 
 
-def _complete(tx: Tx, row: sqlite3.Row, output: Any, wake: bool = True) -> None:
+def _complete(tx: Tx, row: Row, output: Any, wake: bool = True) -> None:
     tx.emit(
         row["execution_id"],
         EventType.TASK_COMPLETED,
@@ -146,7 +145,7 @@ def _complete(tx: Tx, row: sqlite3.Row, output: Any, wake: bool = True) -> None:
     _end(tx, row, "COMPLETED", output, None, wake)
 
 
-def fail_attempt(tx: Tx, row: sqlite3.Row, error: str, retryable: bool, wake: bool = True) -> None:
+def fail_attempt(tx: Tx, row: Row, error: str, retryable: bool, wake: bool = True) -> None:
     """End a failed attempt: schedule the next one with backoff, or fail the task for good."""
     task_id, attempt = row["id"], row["attempt"]
     will_retry = retryable and attempt <= row["max_retries"]
@@ -173,7 +172,7 @@ def fail_attempt(tx: Tx, row: sqlite3.Row, error: str, retryable: bool, wake: bo
     tx.wakes.add("tasks")
 
 
-def _end(tx: Tx, row: sqlite3.Row, status: str, output: Any, error: str | None, wake: bool) -> None:
+def _end(tx: Tx, row: Row, status: str, output: Any, error: str | None, wake: bool) -> None:
     """Record a task's end and hand it to its workflow step, or end its standalone
     execution (after its terminal event, which the caller appended)."""
     tx.run(

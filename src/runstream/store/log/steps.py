@@ -3,17 +3,16 @@ workflows and telling their parents. All run inside a writer transaction (``Tx``
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from runstream.model import EventType, Status
 from runstream.store.base import Outcome
-from runstream.store.sqlite.connection import Tx, encode
+from runstream.store.log.tx import Row, Tx, encode
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
 
-def workflow_data(row: sqlite3.Row, status: str, **extra: Any) -> dict[str, Any]:
+def workflow_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
     """Seed 003's workflow data fields."""
     return {
         "id": row["id"],
@@ -26,7 +25,7 @@ def workflow_data(row: sqlite3.Row, status: str, **extra: Any) -> dict[str, Any]
     }
 
 
-def task_data(row: sqlite3.Row, status: str, **extra: Any) -> dict[str, Any]:
+def task_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
     """Seed 003's task data fields."""
     return {
         "id": row["id"],
@@ -68,7 +67,7 @@ def resolve_step(
     return True
 
 
-def cancel_resources(tx: Tx, execution_id: str, step: sqlite3.Row) -> None:
+def cancel_resources(tx: Tx, execution_id: str, step: Row) -> None:
     """Cancel the task, timer or child a pending step waits on, with their events."""
     if step["timeout_id"]:
         tx.run("close_timer", id=step["timeout_id"], status="cancelled")
@@ -118,7 +117,7 @@ def cancel_task(tx: Tx, task_id: str, reason: str | None) -> None:
     )
 
 
-def request_cancel(tx: Tx, row: sqlite3.Row, reason: str | None) -> None:
+def request_cancel(tx: Tx, row: Row, reason: str | None) -> None:
     """Record a cancellation request and act on it (see ``Store.request_cancel``)."""
     if row["status"] in TERMINAL or row["cancel_requested"]:
         return
@@ -144,7 +143,7 @@ def request_cancel(tx: Tx, row: sqlite3.Row, reason: str | None) -> None:
         tx.wakes.add("workflows")
 
 
-def end_workflow(tx: Tx, row: sqlite3.Row, outcome: Outcome) -> None:
+def end_workflow(tx: Tx, row: Row, outcome: Outcome) -> None:
     """Close a workflow's log with its terminal event, cancel what it still waits on and
     hand the outcome to its parent."""
     execution_id = row["id"]

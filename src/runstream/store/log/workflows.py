@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from runstream.errors import LeaseLost
@@ -16,8 +15,7 @@ from runstream.store.base import (
     StepRecord,
     TaskClaim,
 )
-from runstream.store.sqlite.connection import Tx, decode, encode
-from runstream.store.sqlite.steps import (
+from runstream.store.log.steps import (
     cancel_resources,
     end_workflow,
     lease_workflow,
@@ -25,7 +23,8 @@ from runstream.store.sqlite.steps import (
     task_data,
     workflow_data,
 )
-from runstream.store.sqlite.tasks import lease_task
+from runstream.store.log.tasks import lease_task
+from runstream.store.log.tx import Row, Tx, decode, encode
 
 
 def insert_workflow(tx: Tx, new: NewExecution) -> None:
@@ -66,7 +65,7 @@ def heartbeat_workflows(tx: Tx, worker_id: str, ids: list[str], lease: float) ->
         )
 
 
-def _step(row: sqlite3.Row) -> StepRecord:
+def _step(row: Row) -> StepRecord:
     return StepRecord(
         step=row["step"],
         kind=row["kind"],

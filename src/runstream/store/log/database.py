@@ -1,0 +1,239 @@
+"""The write path every backend shares: one writer thread with group commit, reader threads.
+
+Every write is a transition ``fn(tx, *args)`` run on the writer thread. The writer takes all
+queued writes at once and runs them in one transaction, each inside its own savepoint, so a
+busy engine pays one commit for many operations and a failing operation rolls back alone.
+Events appended by a write are handed to the listener after the commit, in commit order,
+before the caller's future resolves.
+
+The transitions are synchronous, so a backend needs a synchronous driver (``sqlite3``,
+psycopg 3's blocking connection); the event loop never waits on a query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from runstream.errors import StoreError
+from runstream.model import Event
+from runstream.store.base import StoreListener, Wake
+from runstream.store.log.tx import Tx
+
+T = TypeVar("T")
+_MAX_GROUP = 512
+_GROUP_RETRIES = 5
+log = logging.getLogger("runstream.store")
+
+
+class Backend(ABC):
+    """What differs between databases: connecting, migrating, the transaction dialect."""
+
+    begin: str = "BEGIN"
+    """The statement opening a write transaction."""
+    driver_error: type[Exception] = Exception
+    """The driver's base exception, translated to ``StoreError`` at this edge."""
+
+    @abstractmethod
+    def connect(self) -> Any:
+        """A new connection in autocommit mode (transactions are opened explicitly)."""
+
+    @abstractmethod
+    def migrate(self, conn: Any) -> None:
+        """Bring the schema up to date; must be safe when several processes start at once."""
+
+    @abstractmethod
+    def tx(self, conn: Any, now: int) -> Tx:
+        """A transaction view over ``conn`` whose clock reads ``now``."""
+
+    def clock(self, conn: Any) -> int:
+        """Epoch milliseconds for a transaction starting now."""
+        return time.time_ns() // 1_000_000
+
+    def should_retry(self, exc: Exception) -> bool:
+        """Whether a failed commit (a deadlock, a serialization failure) may run again."""
+        return False
+
+    def reset(self, conn: Any) -> bool:
+        """Roll back whatever is open on ``conn``; False when the connection is unusable."""
+        try:
+            conn.execute("ROLLBACK")
+        except self.driver_error:
+            return not getattr(conn, "closed", False)
+        return True
+
+    def close(self, conn: Any) -> None:
+        conn.close()
+
+
+_Job = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
+_Result = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class Database:
+    """The writer thread, the reader threads and their connections."""
+
+    def __init__(self, backend: Backend, *, readers: int = 1) -> None:
+        self.backend = backend
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._reader = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="runstream-read")
+        self._read_conns = threading.local()
+        self._all_read_conns: list[Any] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: StoreListener | None = None
+        self.commits = 0
+        """Transactions committed by the writer (a gauge for batching checks)."""
+
+    def start(self, listener: StoreListener) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._listener = listener
+        try:
+            conn = self.backend.connect()
+            self.backend.migrate(conn)
+        except self.backend.driver_error as exc:
+            raise StoreError(f"cannot open the store: {exc}") from exc
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="runstream-write", daemon=True
+        )
+        self._writer.start()
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._jobs.put(None)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        self._reader.shutdown(wait=True)
+        for conn in self._all_read_conns:
+            self.backend.close(conn)
+        self._all_read_conns.clear()
+
+    def write(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue ``fn(tx, *args)`` for the next group commit."""
+        assert self._loop is not None, "database not started"
+        fut: asyncio.Future[T] = self._loop.create_future()
+        self._jobs.put((fn, args, fut))
+        return fut
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(tx, *args)`` on a reader connection (autocommit: no transaction held)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, self._read_job, fn, args)
+
+    def _read_job(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = getattr(self._read_conns, "conn", None)
+        try:
+            if conn is None:
+                conn = self._read_conns.conn = self.backend.connect()
+                self._all_read_conns.append(conn)
+            return fn(self.backend.tx(conn, self.backend.clock(conn)), *args)
+        except self.backend.driver_error as exc:
+            if conn is not None and getattr(conn, "closed", False):
+                self._read_conns.conn = None  # reconnect on the next read
+            raise StoreError(str(exc)) from exc
+
+    def _write_loop(self, conn: Any) -> None:
+        running = True
+        while running:
+            job = self._jobs.get()
+            if job is None:
+                break
+            group = [job]
+            while len(group) < _MAX_GROUP:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    running = False
+                    break
+                group.append(nxt)
+            conn = self._commit_group(conn, group)
+        self.backend.close(conn)
+
+    def _commit_group(self, conn: Any, group: list[_Job]) -> Any:
+        """Commit ``group`` in one transaction (retried whole on a deadlock); returns the
+        connection to use next (a new one if this one broke)."""
+        error: Exception | None = None
+        for _ in range(_GROUP_RETRIES):
+            try:
+                tx, results = self._run_group(conn, group)
+            except self.backend.driver_error as exc:
+                error = exc
+                conn = self._recover(conn)
+                if self.backend.should_retry(exc):
+                    continue
+                break
+            self.commits += 1
+            self._hand_over(tx.events, frozenset(tx.wakes), results)
+            return conn
+        failure = StoreError(f"commit failed: {error}")
+        failure.__cause__ = error
+        self._hand_over([], frozenset(), [(fut, None, failure) for _, _, fut in group])
+        return conn
+
+    def _run_group(self, conn: Any, group: list[_Job]) -> tuple[Tx, list[_Result]]:
+        tx = self.backend.tx(conn, self.backend.clock(conn))
+        results: list[_Result] = []
+        conn.execute(self.backend.begin)
+        for fn, args, fut in group:
+            mark = len(tx.events)
+            conn.execute("SAVEPOINT op")
+            try:
+                value = fn(tx, *args)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO SAVEPOINT op")
+                del tx.events[mark:]
+                err: BaseException = exc
+                if isinstance(exc, self.backend.driver_error):
+                    err = StoreError(str(exc))
+                    err.__cause__ = exc
+                results.append((fut, None, err))
+            else:
+                results.append((fut, value, None))
+            conn.execute("RELEASE SAVEPOINT op")
+        conn.execute("COMMIT")
+        return tx, results
+
+    def _recover(self, conn: Any) -> Any:
+        """Roll back after a failed group; reconnect once if the connection broke (a
+        connection that still fails is tried again by the next group)."""
+        if self.backend.reset(conn):
+            return conn
+        log.warning("store connection lost; reconnecting")
+        with contextlib.suppress(Exception):
+            self.backend.close(conn)
+        try:
+            return self.backend.connect()
+        except self.backend.driver_error as exc:
+            log.warning("store reconnect failed: %s", exc)
+            time.sleep(0.5)
+            return conn
+
+    def _hand_over(
+        self, events: list[Event], wakes: frozenset[Wake], results: list[_Result]
+    ) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._deliver, events, wakes, results)
+
+    def _deliver(self, events: list[Event], wakes: frozenset[Wake], results: list[_Result]) -> None:
+        assert self._listener is not None
+        if events:
+            self._listener.on_events(events)
+        if wakes:
+            self._listener.on_wake(wakes)
+        for fut, value, err in results:
+            if fut.cancelled():
+                continue
+            if err is not None:
+                fut.set_exception(err)
+            else:
+                fut.set_result(value)

@@ -1,0 +1,82 @@
+"""Executions as a whole: creation, requests from outside, and the read side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runstream.errors import InvalidState
+from runstream.model import (
+    ExecutionType,
+)
+from runstream.model.events import EventType
+from runstream.store.base import NewExecution
+from runstream.store.log.reads import execution_row
+from runstream.store.log.steps import TERMINAL, request_cancel, resolve_step
+from runstream.store.log.tasks import insert_standalone
+from runstream.store.log.tx import Row, Tx, decode, encode
+from runstream.store.log.workflows import insert_workflow
+
+
+def create_execution(tx: Tx, new: NewExecution) -> None:
+    if new.type == ExecutionType.WORKFLOW:
+        insert_workflow(tx, new)
+    else:
+        insert_standalone(tx, new)
+
+
+def cancel(tx: Tx, execution_id: str, reason: str | None) -> None:
+    request_cancel(tx, execution_row(tx, execution_id), reason)
+
+
+def _open_workflow(tx: Tx, execution_id: str, what: str) -> Row:
+    row = execution_row(tx, execution_id)
+    if row["type"] != "workflow":
+        raise InvalidState(execution_id, f"{what} only go to workflow executions")
+    if row["status"] in TERMINAL:
+        raise InvalidState(execution_id, f"execution {execution_id} is {row['status']}")
+    return row
+
+
+def post_message(tx: Tx, execution_id: str, message_id: str, payload: Any) -> None:
+    _open_workflow(tx, execution_id, "messages")
+    tx.run("insert_message", mid=message_id, id=execution_id, payload=encode(payload))
+    tx.emit(execution_id, EventType.MESSAGE_RECEIVED, {"messageId": message_id})
+    if tx.run("make_ready", id=execution_id, now=tx.now):
+        tx.wakes.add("workflows")
+
+
+def settle_promise(tx: Tx, execution_id: str, name: str, value: Any, error: str | None) -> None:
+    _open_workflow(tx, execution_id, "promises")
+    status = "RESOLVED" if error is None else "REJECTED"
+    promise = tx.one("get_promise", id=execution_id, name=name)
+    if promise is not None and promise["status"] != "PENDING":
+        same = promise["status"] == status and (
+            decode(promise["value"]) == value if error is None else promise["error"] == error
+        )
+        if same:
+            return
+        raise InvalidState(execution_id, f"promise {name!r} is already {promise['status']}")
+    if promise is None:
+        tx.run(
+            "insert_promise",
+            id=execution_id,
+            name=name,
+            status="PENDING",
+            value=encode(None),
+            error=None,
+        )
+        tx.emit(execution_id, EventType.PROMISE_CREATED, {"promiseId": name})
+    tx.run(
+        "settle_promise",
+        id=execution_id,
+        name=name,
+        status=status,
+        value=encode(value),
+        error=error,
+    )
+    if error is None:
+        tx.emit(execution_id, EventType.PROMISE_RESOLVED, {"promiseId": name, "result": value})
+    else:
+        tx.emit(execution_id, EventType.PROMISE_REJECTED, {"promiseId": name, "error": error})
+    for (step,) in tx.all("waiting_on_promise", id=execution_id, name=name):
+        resolve_step(tx, execution_id, step, "done" if error is None else "failed", value, error)

@@ -1,0 +1,111 @@
+"""The read side: snapshots, pages of executions, pages of the log (reader connections)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runstream.errors import ExecutionNotFound
+from runstream.model import (
+    ChildInfo,
+    Event,
+    ExecutionType,
+    PromiseInfo,
+    Snapshot,
+    Status,
+    TaskInfo,
+)
+from runstream.store.log.tx import Row, Tx, decode
+
+
+def execution_row(tx: Tx, execution_id: str) -> Row:
+    """The execution's row; raises ``ExecutionNotFound``."""
+    row = tx.one("get_execution", id=execution_id)
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    return row
+
+
+def _snapshot(row: Row, **detail: Any) -> Snapshot:
+    return Snapshot(
+        id=row["id"],
+        kind=row["kind"],
+        type=ExecutionType(row["type"]),
+        org=row["org"],
+        status=Status(row["status"]),
+        input=decode(row["input"]),
+        output=decode(row["output"]),
+        error=row["error"],
+        parent_id=row["parent_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_seq=row["last_seq"],
+        cancel_requested=bool(row["cancel_requested"]),
+        **detail,
+    )
+
+
+def get_snapshot(tx: Tx, execution_id: str) -> Snapshot:
+    row = execution_row(tx, execution_id)
+    tasks = [
+        TaskInfo(
+            id=t["id"],
+            kind=t["kind"],
+            status=Status(t["status"]),
+            execution_count=t["attempt"],
+            max_retries=t["max_retries"],
+            worker_id=t["lease_owner"],
+            error=t["error"],
+            output=decode(t["output"]),
+        )
+        for t in tx.all("tasks_of", id=execution_id)
+    ]
+    state = {s["key"]: decode(s["value"]) for s in tx.all("state_of", id=execution_id)}
+    promises = [
+        PromiseInfo(p["name"], p["status"], decode(p["value"]), p["error"])
+        for p in tx.all("promises_of", id=execution_id)
+    ]
+    children = [
+        ChildInfo(c["id"], c["kind"], Status(c["status"]))
+        for c in tx.all("children_of", id=execution_id)
+    ]
+    return _snapshot(row, tasks=tasks, state=state, promises=promises, children=children)
+
+
+def log_position(tx: Tx, execution_id: str) -> tuple[Status, int]:
+    row = tx.one("log_position", id=execution_id)
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    return Status(row["status"]), int(row["last_seq"])
+
+
+def list_executions(
+    tx: Tx,
+    org: str,
+    type: ExecutionType,
+    status: Status | None,
+    kind: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Snapshot], str | None]:
+    rows = tx.all(
+        "list_executions",
+        org=org,
+        type=str(type),
+        status=None if status is None else str(status),
+        kind=kind,
+        cursor=cursor,
+        limit=limit + 1,
+    )
+    page = [_snapshot(r) for r in rows[:limit]]
+    return page, (page[-1].id if len(rows) > limit else None)
+
+
+def read_events(tx: Tx, execution_id: str, after: int, limit: int) -> list[Event]:
+    return [
+        Event(r[0], r[1], r[2], r[3], decode(r[4]), r[5], r[6])
+        for r in tx.all("read_events", id=execution_id, after=after, limit=limit)
+    ]
+
+
+def children_of(tx: Tx, execution_id: str) -> list[str]:
+    return [r["id"] for r in tx.all("children_of", id=execution_id)]

@@ -1,0 +1,139 @@
+"""``LogStore``: the ``Store`` contract met by running the transitions on a ``Database``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from runstream.model import Event, ExecutionType, NewEvent, Snapshot, Status
+from runstream.store.base import (
+    Activation,
+    Committed,
+    History,
+    NewExecution,
+    Store,
+    StoreListener,
+    TaskClaim,
+)
+from runstream.store.log import executions, reads, tasks, workflows
+from runstream.store.log.database import Backend, Database
+from runstream.store.log.tx import Tx, append
+
+
+class LogStore(Store):
+    """Every method is one transition: writes group-commit on the writer thread, reads run
+    on a reader connection. Backends subclass it to add what opening needs (a file lock)."""
+
+    def __init__(self, backend: Backend, *, readers: int = 1) -> None:
+        self._db = Database(backend, readers=readers)
+
+    @property
+    def commits(self) -> int:
+        """Write transactions committed so far."""
+        return self._db.commits
+
+    async def open(self, listener: StoreListener) -> None:
+        self._db.start(listener)
+
+    async def close(self) -> None:
+        await self._db.stop()
+
+    async def create_execution(self, new: NewExecution) -> None:
+        await self._db.write(executions.create_execution, new)
+
+    async def get_snapshot(self, execution_id: str) -> Snapshot:
+        return await self._db.read(reads.get_snapshot, execution_id)
+
+    async def log_position(self, execution_id: str) -> tuple[Status, int]:
+        return await self._db.read(reads.log_position, execution_id)
+
+    async def list_executions(
+        self,
+        *,
+        org: str,
+        type: ExecutionType,
+        status: Status | None,
+        kind: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Snapshot], str | None]:
+        return await self._db.read(reads.list_executions, org, type, status, kind, limit, cursor)
+
+    async def read_events(self, execution_id: str, after: int, limit: int) -> list[Event]:
+        return await self._db.read(reads.read_events, execution_id, after, limit)
+
+    async def children_of(self, execution_id: str) -> list[str]:
+        return await self._db.read(reads.children_of, execution_id)
+
+    async def request_cancel(self, execution_id: str, reason: str | None) -> None:
+        await self._db.write(executions.cancel, execution_id, reason)
+
+    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> None:
+        await self._db.write(executions.post_message, execution_id, message_id, payload)
+
+    async def settle_promise(
+        self, execution_id: str, name: str, *, value: Any = None, error: str | None = None
+    ) -> None:
+        await self._db.write(executions.settle_promise, execution_id, name, value, error)
+
+    def append_events(self, events: Sequence[NewEvent]) -> Awaitable[None]:
+        return self._db.write(append, list(events))
+
+    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[str]:
+        return await self._db.write(workflows.claim_workflows, worker_id, limit, lease)
+
+    async def heartbeat_workflows(self, worker_id: str, ids: Sequence[str], lease: float) -> None:
+        await self._db.write(workflows.heartbeat_workflows, worker_id, list(ids), lease)
+
+    async def load_history(self, execution_id: str) -> History:
+        return await self._db.read(workflows.load_history, execution_id)
+
+    async def commit_activation(self, activation: Activation) -> Committed:
+        return await self._db.write(workflows.commit_activation, activation)
+
+    async def claim_tasks(
+        self, worker_id: str, limit: int, lease: float
+    ) -> tuple[list[TaskClaim], float | None]:
+        return await self._db.write(tasks.claim_tasks, worker_id, limit, lease)
+
+    async def heartbeat_tasks(
+        self, worker_id: str, attempts: dict[str, int], lease: float
+    ) -> set[str]:
+        return await self._db.write(tasks.heartbeat_tasks, worker_id, attempts, lease)
+
+    async def finish_task(
+        self,
+        task_id: str,
+        attempt: int,
+        worker_id: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        retryable: bool = True,
+        events: Sequence[NewEvent] = (),
+        resume_for: str | None = None,
+        lease: float = 30.0,
+    ) -> str | None:
+        return await self._db.write(
+            tasks.finish_task,
+            task_id,
+            attempt,
+            worker_id,
+            output,
+            error,
+            retryable,
+            list(events),
+            resume_for,
+            lease,
+        )
+
+    async def expire_leases(self) -> None:
+        await self._db.write(_expire)
+
+    async def fire_timers(self) -> float | None:
+        return await self._db.write(workflows.fire_timers)
+
+
+def _expire(tx: Tx) -> None:
+    tasks.expire_task_leases(tx)
+    workflows.release_expired_workflows(tx)
