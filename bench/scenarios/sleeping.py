@@ -31,8 +31,8 @@ from bench.apps import app
 from bench.scenarios.base import Floor, Headline, Scenario
 from bench.server import ROOT
 from bench.stats import Figures
-from runstream.engine.hub import Hub
 from runstream.store.base import Store
+from runstream.streaming.hub import Hub
 
 MIB = 1024 * 1024
 KB = 1000

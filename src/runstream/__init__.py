@@ -1,10 +1,8 @@
 """runstream: durable workflows, tasks and agents whose every execution is a live,
 resumable event stream."""
 
-from runstream.engine.app import App
-from runstream.engine.context import TaskContext, WorkflowContext
+from runstream.engine.attempts import current_task
 from runstream.engine.engine import Engine, ExecutionHandle
-from runstream.engine.worker import current_task
 from runstream.errors import (
     CancelledError,
     ChildWorkflowFailed,
@@ -22,6 +20,8 @@ from runstream.errors import (
     UnknownKind,
 )
 from runstream.model import Event, EventType, ExecutionType, RetryPolicy, Snapshot, Status
+from runstream.sdk.context import TaskContext, WorkflowContext
+from runstream.sdk.registry import App
 
 __all__ = [
     "App",

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,9 +13,10 @@ import pytest
 import pytest_asyncio
 
 import runstream as rs
-from runstream.api.responses import StreamRegistry
 from runstream.api.server import StreamingServer, server
 from runstream.config import Settings
+from runstream.streaming.response import StreamRegistry
+from tests.conftest import sqlite_url
 
 from .flows import app
 from .sse import RawStream, connect
@@ -96,9 +96,9 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], within: float) 
 
 
 @asynccontextmanager
-async def serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Live]:
-    """Run engine and server for the duration of the block, then stop both."""
-    settings = replace(FAST, store_url=f"sqlite:///{tmp_path / 'runstream.db'}", **overrides)
+async def serving(store_url: str, **overrides: Any) -> AsyncIterator[Live]:
+    """Run engine and server on ``store_url`` for the duration of the block, then stop both."""
+    settings = replace(FAST, store_url=store_url, **overrides)
     async with rs.Engine(app, store=settings.store_url) as engine:
         uvicorn_server = server(engine, settings, log_level="warning", access_log=False)
         task = asyncio.create_task(uvicorn_server.serve(), name="test-uvicorn")
@@ -117,24 +117,24 @@ async def serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Live]:
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[Live]:
+async def live(store_url: str) -> AsyncIterator[Live]:
     """Engine and server with ``FAST`` stream timing."""
-    async with serving(tmp_path) as running:
+    async with serving(store_url) as running:
         yield running
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     """One engine and server for a whole module (whose tests run in the module's loop)."""
-    async with serving(tmp_path_factory.mktemp("shared")) as running:
+    async with serving(sqlite_url(tmp_path_factory.mktemp("shared") / "runstream.db")) as running:
         yield running
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Live]]:
+def serve(store_url: str) -> Callable[..., AbstractAsyncContextManager[Live]]:
     """``async with serve(idle_timeout_seconds=0.3) as live:`` for other settings."""
 
     def start(**overrides: Any) -> AbstractAsyncContextManager[Live]:
-        return serving(tmp_path, **overrides)
+        return serving(store_url, **overrides)
 
     return start

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 import runstream as rs
+from tests.conftest import sqlite_url
 
 from .sse import connect
 
@@ -37,7 +38,7 @@ class Served:
 async def example_server(store: Path) -> AsyncIterator[Served]:
     env = os.environ | {
         "RUNSTREAM_PORT": "0",
-        "RUNSTREAM_STORE": f"sqlite:///{store}",
+        "RUNSTREAM_STORE": sqlite_url(store),
         "RUNSTREAM_STREAM_HEARTBEAT_SECONDS": "0.2",
     }
     process = await asyncio.create_subprocess_exec(
@@ -111,5 +112,5 @@ async def test_sigterm_ends_streams_and_exits_promptly(tmp_path: Path) -> None:
     assert served.process.returncode == 0, "".join(served.log)
     assert took < 3, "".join(served.log)
     # The engine closed cleanly after the server, and the workflow was left waiting.
-    async with rs.Engine(rs.App("reader"), store=f"sqlite:///{store}", worker=False) as engine:
+    async with rs.Engine(rs.App("reader"), store=sqlite_url(store), worker=False) as engine:
         assert (await engine.get(execution_id)).status == rs.Status.WAITING

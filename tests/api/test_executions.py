@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from runstream.api.schemas import EventPage, ExecutionPage, SnapshotOut
+from runstream.api.native.schemas import EventPage, ExecutionPage, SnapshotOut
 
 from .conftest import Live
 

@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from runstream.client import Client
+from tests.conftest import sqlite_url
 
 HERE = Path(__file__).parent
 T = TypeVar("T")
@@ -124,7 +125,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     process = subprocess.Popen(
         command("serve", "apps:app", "--port", str(port), "--log-level", "warning"),
         env=environment(
-            RUNSTREAM_STORE=f"sqlite:///{store}", RUNSTREAM_STREAM_MAX_CONNECTION_SECONDS="0.3"
+            RUNSTREAM_STORE=sqlite_url(store), RUNSTREAM_STREAM_MAX_CONNECTION_SECONDS="0.3"
         ),
         cwd=HERE,
         stdout=subprocess.DEVNULL,

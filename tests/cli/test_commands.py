@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import runstream as rs
+from tests.conftest import sqlite_url
 
 from .apps import app
 from .conftest import HERE, Server, command, environment, runstream, stop
@@ -119,7 +120,7 @@ def test_serve_refuses_a_bad_store(tmp_path: Path) -> None:
 
 
 def test_worker_runs_what_is_in_the_store(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'runstream.db'}"
+    store = sqlite_url(tmp_path / "runstream.db")
 
     async def start() -> str:
         async with rs.Engine(app, store=store, worker=False) as engine:

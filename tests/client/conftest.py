@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,10 +50,8 @@ async def serving(engine: rs.Engine, settings: Settings) -> AsyncIterator[Served
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[rs.Engine]:
-    async with rs.Engine(
-        app, store=f"sqlite:///{tmp_path / 'runstream.db'}", poll_interval=0.1
-    ) as e:
+async def engine(store_url: str) -> AsyncIterator[rs.Engine]:
+    async with rs.Engine(app, store=store_url, poll_interval=0.1) as e:
         yield e
 
 

@@ -12,6 +12,7 @@ import pytest
 import runstream as rs
 from runstream.config import Settings
 from runstream.demo.app import app
+from tests.conftest import sqlite_url
 
 from .conftest import Served, serving
 
@@ -20,7 +21,7 @@ EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 
 @pytest.fixture
 async def demo_server(tmp_path: Path) -> AsyncIterator[Served]:
-    store = f"sqlite:///{tmp_path / 'runstream.db'}"
+    store = sqlite_url(tmp_path / "runstream.db")
     async with (
         rs.Engine(app, store=store) as engine,
         serving(engine, Settings(host="127.0.0.1", port=0)) as served,

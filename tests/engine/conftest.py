@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +15,13 @@ OpenEngine = Callable[..., AbstractAsyncContextManager[rs.Engine]]
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'runstream.db'}"
-
-
-@pytest.fixture
-def open_engine(db_url: str) -> OpenEngine:
+def open_engine(store_url: str) -> OpenEngine:
     """``async with open_engine(app, **kw) as engine`` on this test's database file."""
 
     @asynccontextmanager
     async def opener(app: rs.App, **kw: Any) -> AsyncIterator[rs.Engine]:
         kw.setdefault("poll_interval", 0.2)
-        async with rs.Engine(app, store=db_url, **kw) as engine:
+        async with rs.Engine(app, store=store_url, **kw) as engine:
             yield engine
 
     return opener

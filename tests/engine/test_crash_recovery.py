@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import runstream as rs
+from tests.conftest import sqlite_url
 from tests.engine.conftest import run_to_end, types
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +63,7 @@ async def test_kill_9_then_resume_in_a_new_process(tmp_path: Path, mode: str) ->
     assert out.strip() == f'["first","{middle}","last"]'
 
     assert len(markers_named(markers, "first-")) == 1, "a completed task ran again"
-    async with rs.Engine(rs.App("reader"), store=f"sqlite:///{db}", worker=False) as engine:
+    async with rs.Engine(rs.App("reader"), store=sqlite_url(db), worker=False) as engine:
         log = await run_to_end(engine.handle(execution_id))
     assert [ev.seq for ev in log] == list(range(1, len(log) + 1))
     for once in ("WORKFLOW_CREATED", "WORKFLOW_STARTED", "WORKFLOW_COMPLETED"):

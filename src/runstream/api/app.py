@@ -9,10 +9,13 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from runstream import Engine
-from runstream.api import errors, executions, streams
-from runstream.api.responses import StreamRegistry
+from runstream.api import errors
+from runstream.api.native import executions, streams
 from runstream.config import Settings
 from runstream.model import ExecutionType
+from runstream.streaming.frames import FrameBodies
+from runstream.streaming.response import StreamRegistry
+from runstream.streaming.wire import native
 
 _DESCRIPTION = """\
 Start workflows and tasks, read their state, and follow every execution as a
@@ -37,7 +40,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     app.state.streams = StreamRegistry()
-    app.state.frame_bodies = streams.FrameBodies()
+    app.state.frame_bodies = FrameBodies(native.body)
     errors.install(app)
     app.include_router(executions.router(ExecutionType.WORKFLOW))
     app.include_router(executions.router(ExecutionType.TASK))

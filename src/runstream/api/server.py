@@ -29,8 +29,8 @@ import uvicorn
 
 from runstream import Engine
 from runstream.api.app import create_app
-from runstream.api.responses import StreamRegistry
 from runstream.config import Settings
+from runstream.streaming.response import StreamRegistry
 
 
 class StreamingServer(uvicorn.Server):

@@ -12,17 +12,17 @@ from typing import Any
 
 import orjson
 
-from runstream.engine.app import App
-from runstream.engine.consolidated import consolidated
-from runstream.engine.context import Emitter
-from runstream.engine.hub import Hub
-from runstream.engine.runner import WorkflowRunner
+from runstream.engine.activations import ActivationRunner
+from runstream.engine.attempts import AttemptRunner
+from runstream.engine.emitter import Emitter
 from runstream.engine.signal import Signal
-from runstream.engine.worker import TaskWorker
 from runstream.errors import ExecutionFailed, ExecutionNotFound
 from runstream.model import Event, ExecutionType, Snapshot, Status, is_uuid, new_id
+from runstream.sdk.registry import App
 from runstream.store import Store, open_store
 from runstream.store.base import NewExecution, Wake
+from runstream.streaming.consolidated import consolidated
+from runstream.streaming.hub import Hub
 
 log = logging.getLogger("runstream.engine")
 
@@ -89,8 +89,8 @@ class Engine:
         self._grace = shutdown_grace
         self._concurrency = concurrency
         self._emitter = Emitter(self.store.append_events)
-        self._runner: WorkflowRunner | None = None
-        self._worker: TaskWorker | None = None
+        self._runner: ActivationRunner | None = None
+        self._worker: AttemptRunner | None = None
         self._timer_wake: Signal | None = None
         self._loops: list[asyncio.Task[None]] = []
 
@@ -108,15 +108,10 @@ class Engine:
         if not self._worker_enabled:
             return
         self._timer_wake = Signal()
-        self._runner = WorkflowRunner(
-            self.app,
-            self.store,
-            worker_id=self.worker_id,
-            concurrency=self._concurrency,
-            lease=self._lease,
-            poll_interval=self._poll,
-        )
-        self._worker = TaskWorker(
+        # Work this process starts in a commit goes straight to its own runners: an
+        # activation starts its new tasks here, a task's completion resumes its workflow here.
+        runner: ActivationRunner
+        worker = AttemptRunner(
             self.app,
             self.store,
             self._emitter,
@@ -124,16 +119,22 @@ class Engine:
             concurrency=self._concurrency,
             lease=self._lease,
             poll_interval=self._poll,
+            workflow_slots=lambda: runner.free_slots,
+            hand_workflow=lambda execution_id: runner.adopt(execution_id),
         )
-        runner, worker = self._runner, self._worker
-        # Work this process starts in a commit goes straight to its own runner or worker.
-        runner.task_slots = lambda: worker.free_slots
-        runner.hand_tasks = worker.adopt
-        worker.workflow_slots = lambda: runner.free_slots
-        worker.hand_workflow = runner.adopt
+        runner = ActivationRunner(
+            self.app,
+            self.store,
+            worker_id=self.worker_id,
+            concurrency=self._concurrency,
+            lease=self._lease,
+            poll_interval=self._poll,
+            attempts=worker,
+        )
+        self._runner, self._worker = runner, worker
         self._loops = [
-            asyncio.create_task(self._runner.run(), name="runstream-workflows"),
-            asyncio.create_task(self._worker.run(), name="runstream-tasks"),
+            asyncio.create_task(runner.run(), name="runstream-workflows"),
+            asyncio.create_task(worker.run(), name="runstream-tasks"),
             asyncio.create_task(self._timers(), name="runstream-timers"),
             asyncio.create_task(self._sweep(), name="runstream-leases"),
         ]

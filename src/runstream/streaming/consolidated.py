@@ -13,9 +13,9 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 
-from runstream.engine.hub import Hub
 from runstream.model import Event, EventType
 from runstream.store.base import Store
+from runstream.streaming.hub import Hub
 
 _ENTRY = re.compile(r"^0(\.\d+)*:\d+$")
 _QUEUE = 256

@@ -13,15 +13,15 @@ import functools
 import inspect
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
-from runstream.engine.app import App, WorkflowDef
-from runstream.engine.context import WorkflowContext
-from runstream.engine.instance import WorkflowInstance
+from runstream.engine.attempts import AttemptRunner
+from runstream.engine.replay import WorkflowInstance
 from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, UnknownKind
 from runstream.model import Status
+from runstream.sdk.context import WorkflowContext
+from runstream.sdk.registry import App, WorkflowDef
 from runstream.store.base import (
     Activation,
     Command,
@@ -29,13 +29,12 @@ from runstream.store.base import (
     Outcome,
     StepRecord,
     Store,
-    TaskClaim,
 )
 
 log = logging.getLogger("runstream.runner")
 
 
-class WorkflowRunner:
+class ActivationRunner:
     """Runs activations for one engine, at most ``concurrency`` at a time."""
 
     def __init__(
@@ -47,6 +46,7 @@ class WorkflowRunner:
         concurrency: int,
         lease: float,
         poll_interval: float,
+        attempts: AttemptRunner,
         cache_size: int = 256,
     ) -> None:
         self._app = app
@@ -62,10 +62,8 @@ class WorkflowRunner:
         self._wake = Signal()
         self._cache: OrderedDict[str, WorkflowInstance] = OrderedDict()
         self._cache_size = cache_size
-        self.task_slots: Callable[[], int] = lambda: 0
-        """Free slots of this process's task worker (the engine connects it)."""
-        self.hand_tasks: Callable[[list[TaskClaim]], None] = lambda claims: None
-        """Gives task attempts started in an activation's commit to the local worker."""
+        self._attempts = attempts
+        """This process's task attempts: an activation starts its new tasks there."""
 
     @property
     def free_slots(self) -> int:
@@ -157,7 +155,7 @@ class WorkflowRunner:
             outcome = inst.outcome()
             act.outcome = outcome
             act.suspend_type = inst.suspend_type()
-            act.claim_tasks = self.task_slots()
+            act.claim_tasks = self._attempts.free_slots
             act.lease = self._lease
             try:
                 committed = await self._store.commit_activation(act)
@@ -166,7 +164,7 @@ class WorkflowRunner:
                 return
             inst.recorded_batches = act.batch
             if committed.claims:
-                self.hand_tasks(committed.claims)
+                self._attempts.adopt(committed.claims)
             fresh = committed.ready
             cancel = False
             if outcome is not None:

@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 import orjson
 
-from runstream.engine.app import App
 from runstream.model import EventType, NewEvent, new_id
-from runstream.store.base import Command
-
-if TYPE_CHECKING:
-    from runstream.engine.instance import WorkflowInstance
-
+from runstream.sdk.registry import App
+from runstream.store.base import Command, StepRecord
 
 T = TypeVar("T")
 
 
 def _clamp(progress: float) -> float:
     return min(1.0, max(0.0, float(progress)))
+
+
+class Steps(Protocol):
+    """What a workflow context needs from the engine's replay of one activation."""
+
+    execution_id: str
+    operations: list[tuple[int, str, Callable[[], Any]]]
+    """Operations called in this activation, run by the engine after the code yields."""
+    state: dict[str, Any]
+
+    def take_step(self, kind: str, name: str) -> tuple[int, StepRecord | None]:
+        """The next step number and its record in history (None: a new step)."""
+
+    def wait(self, step: int, kind: str, name: str, ref: str | None) -> asyncio.Future[Any]:
+        """A future resolved with the step's outcome when it is fed."""
+
+    def command(self, cmd: Command) -> None:
+        """Record a new step for the activation's commit."""
+
+    def emit(self, type: str, data: Any) -> None:
+        """Emit a workflow-level data event (skipped on replay)."""
 
 
 class WorkflowContext:
@@ -32,7 +48,7 @@ class WorkflowContext:
     replay-safe.
     """
 
-    def __init__(self, app: App, instance: WorkflowInstance) -> None:
+    def __init__(self, app: App, instance: Steps) -> None:
         self._app = app
         self._inst = instance
 
@@ -150,50 +166,20 @@ class WorkflowContext:
         self._inst.emit(EventType.ERROR, {"message": str(message), "code": code})
 
 
-class Emitter:
-    """Collects events emitted by task code; one flush per loop turn, so a burst of tokens
-    becomes a few appends, not one commit each."""
-
-    def __init__(self, append: Callable[[list[NewEvent]], Awaitable[None]]) -> None:
-        """``append`` must take the events at call time (``Store.append_events``)."""
-        self._append = append
-        self._buffer: list[NewEvent] = []
-        self._scheduled = False
-
-    def emit(self, event: NewEvent) -> None:
-        self._buffer.append(event)
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Queue everything buffered for the store, in emission order."""
-        self._scheduled = False
-        if self._buffer:
-            batch, self._buffer = self._buffer, []
-            fut = asyncio.ensure_future(self._append(batch))
-            fut.add_done_callback(_retrieve)
-
-
-def _retrieve(fut: asyncio.Future[None]) -> None:
-    if not fut.cancelled() and fut.exception() is not None:
-        logging.getLogger("runstream").error("could not append events", exc_info=fut.exception())
-
-
 class TaskContext:
     """Handed to task code: identity of the attempt and cheap, buffered emit methods."""
 
     def __init__(
         self,
         *,
-        emitter: Emitter,
+        emit: Callable[[NewEvent], None],
         execution_id: str,
         workflow_execution_id: str | None,
         task_id: str,
         attempt: int,
         kind: str,
     ) -> None:
-        self._emitter = emitter
+        self._emit_event = emit
         self.execution_id = execution_id
         """The log this task's events go to (its workflow's, or its own)."""
         self.workflow_execution_id = workflow_execution_id
@@ -202,22 +188,22 @@ class TaskContext:
         """1-based attempt number."""
         self.kind = kind
 
-    def _emit(self, type: str, data: Any) -> None:
-        self._emitter.emit(NewEvent(self.execution_id, type, data, self.task_id, self.attempt))
+    def _append(self, type: str, data: Any) -> None:
+        self._emit_event(NewEvent(self.execution_id, type, data, self.task_id, self.attempt))
 
     def progress(self, progress: float, details: str | None = None) -> None:
         """Report progress in [0, 1] (clamped)."""
-        self._emit(EventType.PROGRESS, {"progress": _clamp(progress), "details": details})
+        self._append(EventType.PROGRESS, {"progress": _clamp(progress), "details": details})
 
     def token(self, text: str) -> None:
         """Stream a chunk of text (an LLM token)."""
-        self._emit(EventType.TOKEN, str(text))
+        self._append(EventType.TOKEN, str(text))
 
     def data(self, value: Any) -> None:
         """Stream a JSON value."""
         orjson.dumps(value)
-        self._emit(EventType.DATA, value)
+        self._append(EventType.DATA, value)
 
     def error(self, message: str, code: str | None = None) -> None:
         """Report an error without failing the task."""
-        self._emit(EventType.ERROR, {"message": str(message), "code": code})
+        self._append(EventType.ERROR, {"message": str(message), "code": code})

@@ -14,12 +14,13 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from runstream import Engine
 from runstream.api.errors import bad_request
-from runstream.api.executions import ERRORS, SEGMENT
-from runstream.api.params import EngineDep, ExecutionId, Org, last_event_id, load, parse_seq
-from runstream.api.responses import EventStreamResponse, Feed, Item, StreamRegistry
+from runstream.api.native.executions import ERRORS, SEGMENT
+from runstream.api.native.params import EngineDep, ExecutionId, Org, last_event_id, load, parse_seq
 from runstream.config import Settings
 from runstream.model import Event, ExecutionType
-from runstream.streaming.wire.native import TypeFilter, body, parse_types
+from runstream.streaming.frames import FrameBodies
+from runstream.streaming.response import EventStreamResponse, Feed, Item, StreamRegistry
+from runstream.streaming.wire.native import TypeFilter, parse_types
 from runstream.streaming.wire.sse import id_line
 
 Types = Annotated[
@@ -61,27 +62,6 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     204: {"description": "The execution has finished and nothing is left to send."},
     **ERRORS,
 }
-
-
-class FrameBodies:
-    """Frame bodies of recent events, so each event is encoded once for all its streams.
-
-    Keyed by execution id and seq: a stored event never changes.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._bodies: dict[tuple[str, int], bytes] = {}
-
-    def __call__(self, event: Event) -> bytes:
-        """The body of ``event``'s frame (everything but the ``id:`` line)."""
-        key = (event.execution_id, event.seq)
-        found = self._bodies.get(key)
-        if found is None:
-            found = self._bodies[key] = body(event)
-            if len(self._bodies) > self._size:
-                del self._bodies[next(iter(self._bodies))]
-        return found
 
 
 router = APIRouter(prefix="/api/orgs/{org}", tags=["streams"])

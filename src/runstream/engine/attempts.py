@@ -16,10 +16,11 @@ from typing import Any
 
 import orjson
 
-from runstream.engine.app import App
-from runstream.engine.context import Emitter, TaskContext
+from runstream.engine.emitter import Emitter
 from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, TaskError, UnknownKind
+from runstream.sdk.context import TaskContext
+from runstream.sdk.registry import App
 from runstream.store.base import Store, TaskClaim
 
 log = logging.getLogger("runstream.worker")
@@ -32,7 +33,7 @@ def current_task() -> TaskContext:
     return _current.get()
 
 
-class TaskWorker:
+class AttemptRunner:
     """Runs up to ``concurrency`` task attempts at once for one engine."""
 
     def __init__(
@@ -45,6 +46,8 @@ class TaskWorker:
         concurrency: int,
         lease: float,
         poll_interval: float,
+        workflow_slots: Callable[[], int],
+        hand_workflow: Callable[[str], None],
     ) -> None:
         self._app = app
         self._store = store
@@ -55,10 +58,10 @@ class TaskWorker:
         self._poll = poll_interval
         self._running: dict[str, tuple[int, asyncio.Task[None]]] = {}
         self._wake = Signal()
-        self.workflow_slots: Callable[[], int] = lambda: 0
-        """Free activation slots of this process's runner (the engine connects it)."""
-        self.hand_workflow: Callable[[str], None] = lambda execution_id: None
-        """Gives a workflow leased in a task's completion to the local runner."""
+        self._workflow_slots = workflow_slots
+        """Free slots of this process's activation runner."""
+        self._hand_workflow = hand_workflow
+        """Gives a workflow leased in a task's completion to the local activation runner."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -126,7 +129,7 @@ class TaskWorker:
         try:
             output, error, retryable = await self._execute(claim)
             self._emitter.flush()
-            resume_for = self.worker_id if self.workflow_slots() > 0 else None
+            resume_for = self.worker_id if self._workflow_slots() > 0 else None
             try:
                 resumed = await self._store.finish_task(
                     claim.id,
@@ -139,7 +142,7 @@ class TaskWorker:
                     lease=self._lease,
                 )
                 if resumed is not None:
-                    self.hand_workflow(resumed)
+                    self._hand_workflow(resumed)
             except LeaseLost:
                 log.warning(
                     "result of task %s attempt %d refused: lease lost", claim.id, claim.attempt
@@ -155,7 +158,7 @@ class TaskWorker:
         except UnknownKind as err:
             return None, str(err), False
         ctx = TaskContext(
-            emitter=self._emitter,
+            emit=self._emitter.emit,
             execution_id=claim.execution_id,
             workflow_execution_id=claim.workflow_id,
             task_id=claim.id,

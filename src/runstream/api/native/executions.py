@@ -8,8 +8,8 @@ import orjson
 from fastapi import APIRouter, Query, Response
 
 from runstream.api.errors import bad_request
-from runstream.api.params import EngineDep, ExecutionId, Org, load
-from runstream.api.schemas import (
+from runstream.api.native.params import EngineDep, ExecutionId, Org, load
+from runstream.api.native.schemas import (
     CancelRequest,
     ErrorBody,
     EventPage,

@@ -1,0 +1,30 @@
+"""Encode each event once for all the streams that send it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from runstream.model import Event
+
+
+class FrameBodies:
+    """Frame bodies of recent events in one wire format, so each event is encoded once for
+    all its streams.
+
+    Keyed by execution id and seq: a stored event never changes.
+    """
+
+    def __init__(self, encode: Callable[[Event], bytes], size: int = 4096) -> None:
+        self._encode = encode
+        self._size = size
+        self._bodies: dict[tuple[str, int], bytes] = {}
+
+    def __call__(self, event: Event) -> bytes:
+        """The body of ``event``'s frame (everything but the ``id:`` line)."""
+        key = (event.execution_id, event.seq)
+        found = self._bodies.get(key)
+        if found is None:
+            found = self._bodies[key] = self._encode(event)
+            if len(self._bodies) > self._size:
+                del self._bodies[next(iter(self._bodies))]
+        return found
