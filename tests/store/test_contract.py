@@ -1,0 +1,441 @@
+"""The store contract (``store/base.py``), method by method, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from runstream.errors import ExecutionNotFound, InvalidState, LeaseLost
+from runstream.model import ExecutionType, NewEvent, RetryPolicy, Status, new_id
+from runstream.store.base import (
+    Activation,
+    Command,
+    NewExecution,
+    Outcome,
+    Store,
+)
+from tests.store.conftest import Recorder, new_task, new_workflow
+
+Fixture = tuple[Store, Recorder]
+
+
+# -- executions ------------------------------------------------------------------------------
+
+
+async def test_create_workflow_logs_created_and_wakes_activations(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    assert rec.types(wf) == ["WORKFLOW_CREATED"]
+    assert "workflows" in rec.woken
+    snap = await s.get_snapshot(wf)
+    assert (snap.kind, snap.type, snap.status, snap.input) == (
+        "flow",
+        ExecutionType.WORKFLOW,
+        Status.PENDING,
+        {"x": 1},
+    )
+    assert snap.last_seq == 1
+
+
+async def test_create_task_logs_created_in_its_own_log(store: Fixture) -> None:
+    s, rec = store
+    task_id = await new_task(s)
+    assert rec.types(task_id) == ["TASK_CREATED"]
+    assert "tasks" in rec.woken
+    snap = await s.get_snapshot(task_id)
+    assert snap.type == ExecutionType.TASK and [t.id for t in snap.tasks] == [task_id]
+
+
+async def test_unknown_execution_is_not_found(store: Fixture) -> None:
+    s, _ = store
+    for read in (s.get_snapshot, s.log_position):
+        with pytest.raises(ExecutionNotFound):
+            await read(new_id())
+    assert await s.read_events(new_id(), 0, 10) == []
+
+
+async def test_log_position_is_status_and_newest_seq(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    await s.append_events([NewEvent(wf, "token", "a"), NewEvent(wf, "token", "b")])
+    assert await s.log_position(wf) == (Status.PENDING, 3)
+
+
+async def test_list_executions_filters_pages_and_rejects_bad_cursors(store: Fixture) -> None:
+    s, _ = store
+    flows = [await new_workflow(s, kind="a" if i % 2 else "b") for i in range(5)]
+    await new_workflow(s, org="other")
+    await new_task(s)
+    page, cursor = await s.list_executions(
+        org="default", type=ExecutionType.WORKFLOW, status=None, kind=None, limit=3, cursor=None
+    )
+    assert [p.id for p in page] == flows[::-1][:3] and cursor == page[-1].id
+    rest, end = await s.list_executions(
+        org="default", type=ExecutionType.WORKFLOW, status=None, kind=None, limit=3, cursor=cursor
+    )
+    assert [p.id for p in rest] == flows[::-1][3:] and end is None
+    only_a, _ = await s.list_executions(
+        org="default", type=ExecutionType.WORKFLOW, status=Status.PENDING, kind="a", limit=10,
+        cursor=None,
+    )  # fmt: skip
+    assert {p.id for p in only_a} == {flows[1], flows[3]}
+    done, _ = await s.list_executions(
+        org="default", type=ExecutionType.WORKFLOW, status=Status.COMPLETED, kind=None,
+        limit=10, cursor=None,
+    )  # fmt: skip
+    assert done == []
+
+
+async def test_read_events_pages_after_a_seq(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    await s.append_events([NewEvent(wf, "token", str(i)) for i in range(10)])
+    page = await s.read_events(wf, 3, 4)
+    assert [e.seq for e in page] == [4, 5, 6, 7]
+    assert [e.data for e in page] == ["2", "3", "4", "5"]
+    assert all(e.ts > 0 and e.execution_id == wf for e in page)
+
+
+async def test_append_events_keeps_order_and_tags(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    await asyncio.gather(
+        *(s.append_events([NewEvent(wf, "token", f"{i}", "t1", 2)]) for i in range(50))
+    )
+    events = await s.read_events(wf, 1, 100)
+    assert [e.data for e in events] == [str(i) for i in range(50)]
+    assert [e.seq for e in events] == list(range(2, 52))
+    assert {(e.task_id, e.attempt) for e in events} == {("t1", 2)}
+    assert [e.seq for e in rec.events if e.execution_id == wf] == list(range(1, 52))
+
+
+async def test_closed_log_takes_no_more_events(store: Fixture) -> None:
+    s, _ = store
+    task_id = await new_task(s, retries=0)
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(task_id, 1, "w", output=1)
+    await s.append_events([NewEvent(task_id, "token", "too late", task_id, 1)])
+    events = await s.read_events(task_id, 0, 100)
+    assert events[-1].type == "TASK_COMPLETED" and events[-1].is_terminal
+
+
+async def test_failed_operation_rolls_back_alone(store: Fixture) -> None:
+    s, _ = store
+    task_id = await new_task(s)
+    results = await asyncio.gather(
+        s.settle_promise(task_id, "p", value=1),  # a task has no promises: InvalidState
+        s.append_events([NewEvent(task_id, "data", {"kept": True})]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], InvalidState) and results[1] is None
+    events = await s.read_events(task_id, 0, 100)
+    assert [ev.type for ev in events] == ["TASK_CREATED", "data"]
+
+
+# -- requests from outside -------------------------------------------------------------------
+
+
+async def test_cancel_of_a_pending_task_ends_it_at_once(store: Fixture) -> None:
+    s, rec = store
+    task_id = await new_task(s)
+    await s.request_cancel(task_id, "no longer needed")
+    await s.request_cancel(task_id, "again")  # idempotent
+    assert rec.types(task_id) == ["TASK_CREATED", "CANCELLATION_REQUESTED", "TASK_CANCELLED"]
+    snap = await s.get_snapshot(task_id)
+    assert snap.status == Status.CANCELLED and snap.error == "no longer needed"
+    claims, _ = await s.claim_tasks("w", 10, lease=5)
+    assert claims == []
+
+
+async def test_cancel_of_an_unstarted_workflow_ends_it(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.request_cancel(wf, "stop")
+    assert rec.types(wf)[-2:] == ["CANCELLATION_REQUESTED", "WORKFLOW_CANCELLED"]
+    assert await s.claim_workflows("w", 10, lease=5) == []
+    with pytest.raises(ExecutionNotFound):
+        await s.request_cancel(new_id(), None)
+
+
+async def test_messages_queue_for_workflows_only(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.post_message(wf, "m1", {"text": "hi"})
+    assert rec.types(wf)[-1] == "MESSAGE_RECEIVED"
+    assert rec.events[-1].data == {"messageId": "m1"}
+    task_id = await new_task(s)
+    with pytest.raises(InvalidState):
+        await s.post_message(task_id, "m2", "x")
+    await s.request_cancel(wf, None)
+    with pytest.raises(InvalidState):
+        await s.post_message(wf, "m3", "late")
+
+
+async def test_promises_are_first_write_wins(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.settle_promise(wf, "approval", value={"ok": True})  # before the workflow awaits
+    await s.settle_promise(wf, "approval", value={"ok": True})  # the same write again: no-op
+    with pytest.raises(InvalidState):
+        await s.settle_promise(wf, "approval", error="too late")
+    assert rec.types(wf)[1:] == ["PROMISE_CREATED", "PROMISE_RESOLVED"]
+    snap = await s.get_snapshot(wf)
+    assert [(p.name, p.status, p.value) for p in snap.promises] == [
+        ("approval", "RESOLVED", {"ok": True})
+    ]
+
+
+# -- workflow activations --------------------------------------------------------------------
+
+
+async def test_an_activation_round_trip(store: Fixture) -> None:
+    """claim → history → commit a task → the task completes → claim again → complete."""
+    s, rec = store
+    wf = await new_workflow(s)
+    assert await s.claim_workflows("w", 10, lease=5) == [wf]
+    assert await s.claim_workflows("other", 10, lease=5) == []  # leased
+    await s.heartbeat_workflows("w", [wf], lease=5)
+    history = await s.load_history(wf)
+    assert (history.kind, history.input, history.last_batch, history.steps) == (
+        "flow",
+        {"x": 1},
+        -1,
+        [],
+    )
+    task_id = new_id()
+    committed = await s.commit_activation(
+        Activation(
+            wf,
+            "w",
+            batch=0,
+            commands=[
+                Command("task", 1, "work", {"n": 2}, task_id, retry_policy=RetryPolicy()),
+                Command("state", 2, "phase", "working"),
+            ],
+            suspend_type="task",
+        )
+    )
+    assert committed.ready == [] and committed.claims == []
+    assert (await s.get_snapshot(wf)).status == Status.WAITING
+    claims, _ = await s.claim_tasks("w", 10, lease=5)
+    assert [(c.id, c.execution_id, c.workflow_id, c.input) for c in claims] == [
+        (task_id, wf, wf, {"n": 2})
+    ]
+    assert await s.finish_task(task_id, 1, "w", output="done", resume_for="w") == wf
+    history = await s.load_history(wf)
+    assert [(st.step, st.kind, st.status, st.result) for st in history.steps] == [
+        (1, "task", "done", "done"),
+        (2, "state", "done", None),
+    ]
+    with pytest.raises(LeaseLost):
+        await s.commit_activation(Activation(wf, "intruder", batch=1, fed=[1]))
+    await s.commit_activation(
+        Activation(wf, "w", batch=1, fed=[1], outcome=Outcome(Status.COMPLETED, output=42))
+    )
+    snap = await s.get_snapshot(wf)
+    assert (snap.status, snap.output, snap.state) == (Status.COMPLETED, 42, {"phase": "working"})
+    assert rec.types(wf) == [
+        "WORKFLOW_CREATED",
+        "WORKFLOW_STARTED",
+        "TASK_CREATED",
+        "STATE_SET",
+        "WORKFLOW_SUSPENDED",
+        "TASK_STARTED",
+        "TASK_COMPLETED",
+        "WORKFLOW_RESUMED",
+        "WORKFLOW_COMPLETED",
+    ]
+
+
+async def test_commit_hands_ready_steps_back_and_keeps_the_lease(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    await s.settle_promise(wf, "go", value="now")
+    await s.claim_workflows("w", 1, lease=5)
+    committed = await s.commit_activation(
+        Activation(wf, "w", batch=0, commands=[Command("promise", 1, "go")])
+    )
+    assert [(st.step, st.status, st.result) for st in committed.ready] == [(1, "done", "now")]
+    assert (await s.get_snapshot(wf)).status == Status.RUNNING  # still leased
+
+
+async def test_commit_can_start_the_new_tasks_on_its_worker(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    await s.claim_workflows("w", 1, lease=5)
+    ids = [new_id() for _ in range(3)]
+    committed = await s.commit_activation(
+        Activation(
+            wf,
+            "w",
+            batch=0,
+            commands=[Command("task", i + 1, "work", None, ref) for i, ref in enumerate(ids)],
+            claim_tasks=2,
+        )
+    )
+    assert [c.id for c in committed.claims] == ids[:2]
+    claims, _ = await s.claim_tasks("other", 10, lease=5)
+    assert [c.id for c in claims] == ids[2:]
+
+
+async def test_expired_workflow_lease_is_claimable_again(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    await s.claim_workflows("dead", 1, lease=0.05)
+    await asyncio.sleep(0.1)
+    await s.expire_leases()
+    assert await s.claim_workflows("alive", 1, lease=5) == [wf]
+
+
+# -- tasks -----------------------------------------------------------------------------------
+
+
+async def test_claims_report_when_the_next_task_is_due(store: Fixture) -> None:
+    s, _ = store
+    task_id = await new_task(s)
+    claims, next_due = await s.claim_tasks("w", 1, lease=5)
+    assert [c.id for c in claims] == [task_id] and next_due is None
+    await s.finish_task(task_id, 1, "w", error="boom")  # retried at once (interval 0)
+    claims, _ = await s.claim_tasks("w", 1, lease=5)
+    assert claims[0].attempt == 2
+
+
+async def test_failures_retry_then_fail_for_good(store: Fixture) -> None:
+    s, rec = store
+    task_id = await new_task(s, retries=1)
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(task_id, 1, "w", error="first")
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(task_id, 2, "w", error="second")
+    failed = [e for e in rec.events if e.type == "TASK_FAILED"]
+    assert [(e.attempt, e.data["willRetry"]) for e in failed] == [(1, True), (2, False)]
+    snap = await s.get_snapshot(task_id)
+    assert (snap.status, snap.error) == (Status.FAILED, "second")
+
+
+async def test_non_retryable_failure_skips_remaining_retries(store: Fixture) -> None:
+    s, _ = store
+    task_id = await new_task(s, retries=5)
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(task_id, 1, "w", error="bad input", retryable=False)
+    assert (await s.get_snapshot(task_id)).status == Status.FAILED
+
+
+async def test_finish_appends_the_buffered_events_first(store: Fixture) -> None:
+    s, _ = store
+    task_id = await new_task(s)
+    await s.claim_tasks("w", 1, lease=5)
+    tokens = [NewEvent(task_id, "token", t, task_id, 1) for t in ("a", "b")]
+    await s.finish_task(task_id, 1, "w", output="ab", events=tokens)
+    events = await s.read_events(task_id, 0, 10)
+    assert [e.type for e in events][-3:] == ["token", "token", "TASK_COMPLETED"]
+
+
+async def test_heartbeats_report_the_leases_a_worker_lost(store: Fixture) -> None:
+    s, _ = store
+    kept, cancelled = await new_task(s), await new_task(s)
+    await s.claim_tasks("w", 2, lease=5)
+    await s.request_cancel(cancelled, None)
+    assert await s.heartbeat_tasks("w", {kept: 1, cancelled: 1}, lease=5) == {cancelled}
+    assert await s.heartbeat_tasks("someone-else", {kept: 1}, lease=5) == {kept}
+
+
+async def test_late_completion_from_expired_lease_is_rejected(store: Fixture) -> None:
+    s, rec = store
+    task_id = await new_task(s)
+    claims, _ = await s.claim_tasks("old", 10, lease=0.05)
+    assert [c.id for c in claims] == [task_id] and claims[0].attempt == 1
+    await asyncio.sleep(0.1)
+    await s.expire_leases()
+    assert await s.heartbeat_tasks("old", {task_id: 1}, lease=5) == {task_id}
+    claims, _ = await s.claim_tasks("new", 10, lease=5)
+    assert claims[0].attempt == 2
+    with pytest.raises(LeaseLost):
+        await s.finish_task(task_id, 1, "old", output="late")
+    await s.finish_task(task_id, 2, "new", output="on time")
+    snap = await s.get_snapshot(task_id)
+    assert snap.output == "on time" and snap.tasks[0].execution_count == 2
+    assert rec.types(task_id) == [
+        "TASK_CREATED",
+        "TASK_STARTED",
+        "TASK_FAILED",
+        "TASK_STARTED",
+        "TASK_COMPLETED",
+    ]
+
+
+async def test_concurrent_claims_never_share_a_task(store: Fixture) -> None:
+    s, _ = store
+    ids = {await new_task(s) for _ in range(30)}
+    batches = await asyncio.gather(*(s.claim_tasks(f"w{i}", 7, lease=5) for i in range(6)))
+    claimed = [c.id for claims, _ in batches for c in claims]
+    assert len(claimed) == len(set(claimed)) == 30
+    assert set(claimed) == ids
+
+
+# -- timers ----------------------------------------------------------------------------------
+
+
+async def test_timers_fire_once_at_their_deadline(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.claim_workflows("w", 1, lease=5)
+    timer = new_id()
+    await s.commit_activation(
+        Activation(
+            wf, "w", batch=0, commands=[Command("sleep", 1, "sleep", ref=timer, seconds=0.2)]
+        )
+    )
+    started = next(e for e in rec.events if e.type == "TIMER_STARTED")
+    next_at = await s.fire_timers()
+    assert next_at is not None and abs(next_at * 1000 - started.data["fireAtMs"]) < 1
+    await asyncio.sleep(0.25)
+    assert await asyncio.gather(s.fire_timers(), s.fire_timers()) == [None, None]
+    assert rec.types(wf).count("TIMER_FIRED") == 1
+    assert (await s.load_history(wf)).steps[0].status == "done"
+
+
+async def test_wait_timeouts_resolve_the_step_without_an_event(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.claim_workflows("w", 1, lease=5)
+    await s.commit_activation(
+        Activation(wf, "w", batch=0, commands=[Command("receive", 1, "message", seconds=0.05)])
+    )
+    await asyncio.sleep(0.1)
+    await s.fire_timers()
+    step = (await s.load_history(wf)).steps[0]
+    assert (step.status, step.error) == ("timeout", "timed out")
+    assert "TIMER_FIRED" not in rec.types(wf)
+
+
+# -- children --------------------------------------------------------------------------------
+
+
+async def test_children_are_listed_in_creation_order(store: Fixture) -> None:
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.claim_workflows("w", 1, lease=5)
+    kids = [new_id(), new_id()]
+    await s.commit_activation(
+        Activation(
+            wf,
+            "w",
+            batch=0,
+            commands=[Command("child", i + 1, "kid", i, ref) for i, ref in enumerate(kids)],
+        )
+    )
+    assert await s.children_of(wf) == kids
+    assert rec.types(wf).count("CHILD_WORKFLOW_INITIATED") == 2
+    child = await s.get_snapshot(kids[1])
+    assert (child.parent_id, child.kind, child.input) == (wf, "kid", 1)
+    assert rec.types(kids[0]) == ["WORKFLOW_CREATED"]
+
+
+async def test_a_new_execution_needs_a_unique_id(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    with pytest.raises(Exception) as caught:
+        await s.create_execution(NewExecution(wf, "default", "x", ExecutionType.WORKFLOW, None))
+    assert type(caught.value).__name__ == "StoreError"
