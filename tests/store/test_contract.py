@@ -391,7 +391,7 @@ async def test_timers_fire_once_at_their_deadline(store: Fixture) -> None:
     next_at = await s.fire_timers()
     assert next_at is not None and abs(next_at * 1000 - started.data["fireAtMs"]) < 1
     await asyncio.sleep(0.25)
-    assert await asyncio.gather(s.fire_timers(), s.fire_timers()) == [None, None]
+    assert list(await asyncio.gather(s.fire_timers(), s.fire_timers())) == [None, None]
     assert rec.types(wf).count("TIMER_FIRED") == 1
     assert (await s.load_history(wf)).steps[0].status == "done"
 
