@@ -13,10 +13,11 @@ import pytest
 import pytest_asyncio
 
 import runstream as rs
-from runstream.api.server import StreamingServer, server
+from runstream.api.server import StreamingServer
 from runstream.config import Settings
 from runstream.streaming.response import StreamRegistry
 from tests.conftest import sqlite_url
+from tests.serving import serving as serve_engine
 
 from .flows import app
 from .sse import RawStream, connect
@@ -99,21 +100,13 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], within: float) 
 async def serving(store_url: str, **overrides: Any) -> AsyncIterator[Live]:
     """Run engine and server on ``store_url`` for the duration of the block, then stop both."""
     settings = replace(FAST, store_url=store_url, **overrides)
-    async with rs.Engine(app, store=settings.store_url) as engine:
-        uvicorn_server = server(engine, settings, log_level="warning", access_log=False)
-        task = asyncio.create_task(uvicorn_server.serve(), name="test-uvicorn")
-        async with asyncio.timeout(5):
-            while not uvicorn_server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
+    async with (
+        rs.Engine(app, store=settings.store_url) as engine,
+        serve_engine(engine, settings) as uvicorn_server,
+    ):
         base_url = f"http://127.0.0.1:{uvicorn_server.port}"
-        try:
-            async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-                yield Live(engine, uvicorn_server, settings, http)
-        finally:
-            uvicorn_server.should_exit = True
-            await asyncio.wait_for(task, 10)
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+            yield Live(engine, uvicorn_server, settings, http)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
@@ -11,9 +10,10 @@ from typing import Any
 import pytest
 
 import runstream as rs
-from runstream.api.server import StreamingServer, server
+from runstream.api.server import StreamingServer
 from runstream.client import Client, Reconnect
 from runstream.config import Settings
+from tests.serving import serving as serve_engine
 
 from .flows import app
 
@@ -34,19 +34,8 @@ Serve = Callable[..., AbstractAsyncContextManager[Served]]
 @asynccontextmanager
 async def serving(engine: rs.Engine, settings: Settings) -> AsyncIterator[Served]:
     """Serve ``engine`` (already open) until the block ends."""
-    running = server(engine, settings, log_level="warning", access_log=False)
-    task = asyncio.create_task(running.serve(), name="test-uvicorn")
-    try:
-        async with asyncio.timeout(10):
-            while not running.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the server stopped before it started")
-                await asyncio.sleep(0.01)
+    async with serve_engine(engine, settings) as running:
         yield Served(engine, running, f"http://127.0.0.1:{running.port}", running.port)
-    finally:
-        running.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture

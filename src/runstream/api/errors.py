@@ -34,7 +34,7 @@ STATUS: dict[type[RunstreamError], tuple[int, str]] = {
 """Status and error code of each runstream error the API lets through; subclasses inherit."""
 
 
-class ApiError(Exception):
+class HttpError(Exception):
     """A request refused at the HTTP edge, before the engine is asked."""
 
     def __init__(self, status: int, code: str, message: str, *, param: str | None = None) -> None:
@@ -45,9 +45,9 @@ class ApiError(Exception):
         self.param = param
 
 
-def bad_request(param: str, message: str) -> ApiError:
+def bad_request(param: str, message: str) -> HttpError:
     """A 400 naming the request parameter at fault."""
-    return ApiError(400, "invalid_parameter", f"{param}: {message}", param=param)
+    return HttpError(400, "invalid_parameter", f"{param}: {message}", param=param)
 
 
 def status_of(exc: RunstreamError) -> tuple[int, str]:
@@ -70,7 +70,7 @@ def error_response(status: int, code: str, message: str, param: str | None = Non
 
 def install(app: FastAPI) -> None:
     """Make ``app`` answer every error with the JSON error body."""
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(HttpError, _api_error)
     app.add_exception_handler(RunstreamError, _runstream_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -78,7 +78,7 @@ def install(app: FastAPI) -> None:
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+    assert isinstance(exc, HttpError)
     return error_response(exc.status, exc.code, exc.message, exc.param)
 
 

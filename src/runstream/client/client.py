@@ -15,7 +15,6 @@ from runstream.client.responses import (
     ExecutionPage,
     event_page_from_json,
     execution_page_from_json,
-    snapshot_from_json,
 )
 from runstream.client.stream import EventStream, Reconnect
 from runstream.errors import ExecutionFailed, ExecutionNotFound
@@ -23,8 +22,6 @@ from runstream.model import ExecutionType, Snapshot, Status
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 """Where ``runstream serve`` listens unless told otherwise."""
-
-_SEGMENT = {ExecutionType.WORKFLOW: "workflow-executions", ExecutionType.TASK: "task-executions"}
 
 
 class Client:
@@ -96,9 +93,9 @@ class Client:
 
     async def _start(self, type: ExecutionType, kind: str, input: Any) -> Snapshot:
         body = await self._call(
-            "POST", f"/{_SEGMENT[type]}", json={"kind": kind, "input": input}, kind=(kind, type)
+            "POST", f"/{type.segment}", json={"kind": kind, "input": input}, kind=(kind, type)
         )
-        return self._remember(snapshot_from_json(body))
+        return self._remember(Snapshot.from_json(body))
 
     # -- reading -------------------------------------------------------------------------
     async def get(self, execution_id: str) -> Snapshot:
@@ -106,11 +103,11 @@ class Client:
         known = self._types.get(execution_id)
         for type in (known,) if known else (ExecutionType.WORKFLOW, ExecutionType.TASK):
             try:
-                path = f"/{_SEGMENT[type]}/{quote(execution_id, safe='')}"
+                path = f"/{type.segment}/{quote(execution_id, safe='')}"
                 body = await self._call("GET", path, execution_id)
             except ExecutionNotFound:
                 continue
-            return self._remember(snapshot_from_json(body))
+            return self._remember(Snapshot.from_json(body))
         raise ExecutionNotFound(execution_id)
 
     async def list_executions(
@@ -130,7 +127,7 @@ class Client:
             params["kind"] = kind
         if cursor is not None:
             params["cursor"] = cursor
-        segment = _SEGMENT[ExecutionType.TASK if task else ExecutionType.WORKFLOW]
+        segment = (ExecutionType.TASK if task else ExecutionType.WORKFLOW).segment
         return execution_page_from_json(await self._call("GET", f"/{segment}", params=params))
 
     async def events(self, execution_id: str, *, after: int = 0, limit: int = 100) -> EventPage:
@@ -192,7 +189,7 @@ class Client:
         """Cancel the execution with its tasks, timers and children; idempotent."""
         path = f"{await self._path(execution_id)}/cancel"
         body = await self._call("POST", path, execution_id, json={"reason": reason})
-        return snapshot_from_json(body)
+        return Snapshot.from_json(body)
 
     async def send_message(self, execution_id: str, message: Any) -> str:
         """Queue a message for the workflow's ``ctx.receive()``; returns its id."""
@@ -203,14 +200,14 @@ class Client:
     async def resolve_promise(self, execution_id: str, name: str, value: Any = None) -> Snapshot:
         """Resolve the workflow's promise ``name`` (the first settlement wins)."""
         path = f"{self._workflow_path(execution_id)}/promises/{quote(name, safe='')}/resolve"
-        return snapshot_from_json(
+        return Snapshot.from_json(
             await self._call("POST", path, execution_id, json={"value": value})
         )
 
     async def reject_promise(self, execution_id: str, name: str, error: str) -> Snapshot:
         """Reject the workflow's promise ``name``; the workflow sees ``PromiseRejected``."""
         path = f"{self._workflow_path(execution_id)}/promises/{quote(name, safe='')}/reject"
-        return snapshot_from_json(
+        return Snapshot.from_json(
             await self._call("POST", path, execution_id, json={"error": error})
         )
 
@@ -220,12 +217,12 @@ class Client:
         return snapshot
 
     def _workflow_path(self, execution_id: str) -> str:
-        return f"/{_SEGMENT[ExecutionType.WORKFLOW]}/{quote(execution_id, safe='')}"
+        return f"/{ExecutionType.WORKFLOW.segment}/{quote(execution_id, safe='')}"
 
     async def _path(self, execution_id: str) -> str:
         if execution_id not in self._types:
             await self.get(execution_id)
-        segment = _SEGMENT[self._types[execution_id]]
+        segment = self._types[execution_id].segment
         return f"/{segment}/{quote(execution_id, safe='')}"
 
     async def _call(

@@ -38,6 +38,11 @@ class ExecutionType(StrEnum):
     WORKFLOW = "workflow"
     TASK = "task"
 
+    @property
+    def segment(self) -> str:
+        """The native API's path segment for this type (``workflow-executions``)."""
+        return f"{self.value}-executions"
+
 
 @dataclass(frozen=True, slots=True)
 class TaskInfo:
@@ -138,3 +143,44 @@ class Snapshot:
                 for c in self.children
             ],
         }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Snapshot:
+        """A snapshot from ``to_json``'s form (tasks' outputs are not sent: ``None``)."""
+        return cls(
+            id=body["id"],
+            kind=body["kind"],
+            type=ExecutionType(body["type"]),
+            org=body["org"],
+            status=Status(body["status"]),
+            input=body.get("input"),
+            output=body.get("output"),
+            error=body.get("error"),
+            parent_id=body.get("parentWorkflowExecutionId"),
+            created_at=body["createdAtMs"],
+            updated_at=body["updatedAtMs"],
+            last_seq=body.get("lastEventId", 0),
+            cancel_requested=body.get("cancelRequested", False),
+            tasks=[
+                TaskInfo(
+                    id=task["id"],
+                    kind=task["kind"],
+                    status=Status(task["status"]),
+                    execution_count=task.get("executionCount", 0),
+                    max_retries=task.get("maxRetries", 0),
+                    worker_id=task.get("workerId"),
+                    error=task.get("error"),
+                    output=None,
+                )
+                for task in body.get("tasks", [])
+            ],
+            state=dict(body.get("state") or {}),
+            promises=[
+                PromiseInfo(p["promiseId"], p["status"], p.get("result"), p.get("error"))
+                for p in body.get("promises", [])
+            ],
+            children=[
+                ChildInfo(c["childWorkflowId"], c["kind"], Status(c["status"]))
+                for c in body.get("children", [])
+            ],
+        )

@@ -29,9 +29,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 """Error responses every execution endpoint documents."""
 
-SEGMENT = {ExecutionType.WORKFLOW: "workflow-executions", ExecutionType.TASK: "task-executions"}
-"""The URL segment of each execution type."""
-
 
 def json_response(content: Any, status_code: int = 200) -> Response:
     """Encode with orjson (the dicts come from ``to_json``, already JSON-shaped)."""
@@ -44,7 +41,7 @@ def _snapshot_doc(status: int) -> dict[int | str, dict[str, Any]]:
 
 def router(type: ExecutionType) -> APIRouter:
     """The JSON routes of workflow executions or of standalone task executions."""
-    routes = APIRouter(prefix=f"/api/orgs/{{org}}/{SEGMENT[type]}", tags=[SEGMENT[type]])
+    routes = APIRouter(prefix=f"/api/orgs/{{org}}/{type.segment}", tags=[type.segment])
     noun = "workflow" if type is ExecutionType.WORKFLOW else "task"
 
     @routes.post(

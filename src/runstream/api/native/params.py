@@ -32,7 +32,7 @@ def parse_id(value: str) -> str:
     """The canonical form of an execution id.
 
     Raises:
-        ApiError: 400 when ``value`` is not a UUID.
+        HttpError: 400 when ``value`` is not a UUID.
     """
     if not is_uuid(value):
         raise bad_request("id", f"not a UUID: {value!r}")
@@ -43,7 +43,7 @@ async def load(engine: Engine, org: str, execution_id: str, type: ExecutionType)
     """The snapshot of an execution of ``type`` in ``org``.
 
     Raises:
-        ApiError: 400 for a malformed id.
+        HttpError: 400 for a malformed id.
         ExecutionNotFound: No such execution, or it belongs to another org or type.
     """
     snapshot = await engine.get(parse_id(execution_id))
@@ -56,7 +56,7 @@ def parse_seq(param: str, value: str | None) -> int:
     """A ``Last-Event-ID`` of a single-execution stream: the seq to resume after (0: start).
 
     Raises:
-        ApiError: 400 when ``value`` is not a non-negative integer.
+        HttpError: 400 when ``value`` is not a non-negative integer.
     """
     if value is None:
         return 0

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from runstream import Engine
 from runstream.api.errors import bad_request
-from runstream.api.native.executions import ERRORS, SEGMENT
+from runstream.api.native.executions import ERRORS
 from runstream.api.native.params import EngineDep, ExecutionId, Org, last_event_id, load, parse_seq
 from runstream.config import Settings
 from runstream.model import Event, ExecutionType
@@ -111,7 +111,7 @@ async def stream_task(
 
 
 @_route(
-    f"/{SEGMENT[ExecutionType.WORKFLOW]}/{{execution_id}}/stream/consolidated",
+    f"/{ExecutionType.WORKFLOW.segment}/{{execution_id}}/stream/consolidated",
     "Stream a workflow's and its descendants' events",
 )
 async def stream_consolidated(

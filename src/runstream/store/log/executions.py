@@ -9,9 +9,10 @@ from runstream.model import (
     ExecutionType,
 )
 from runstream.model.events import EventType
+from runstream.model.execution import TERMINAL
 from runstream.store.base import NewExecution
 from runstream.store.log.reads import execution_row
-from runstream.store.log.steps import TERMINAL, request_cancel, resolve_step
+from runstream.store.log.steps import request_cancel, resolve_step
 from runstream.store.log.tasks import insert_standalone
 from runstream.store.log.tx import Row, Tx, decode, encode
 from runstream.store.log.workflows import insert_workflow

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from runstream.model import EventType, Status
+from runstream.model.execution import TERMINAL
 from runstream.store.base import Outcome
 from runstream.store.log.tx import Row, Tx, encode
-
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
 
 def workflow_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
