@@ -13,6 +13,7 @@ LAYERS = {
     "errors": 0,
     "config": 0,
     "model": 0,
+    "observability": 0,
     "store": 1,
     "streaming": 2,
     "sdk": 3,

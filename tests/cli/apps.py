@@ -42,3 +42,10 @@ async def waiting(ctx: rs.WorkflowContext) -> Any:
 
 
 not_an_app = "just a string"
+
+
+@app.workflow()
+async def long_talk(ctx: rs.WorkflowContext) -> int:
+    """One task that streams for about three seconds."""
+    spoken: int = await ctx.task(speak, 600)
+    return spoken

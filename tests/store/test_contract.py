@@ -439,3 +439,33 @@ async def test_a_new_execution_needs_a_unique_id(store: Fixture) -> None:
     with pytest.raises(Exception) as caught:
         await s.create_execution(NewExecution(wf, "default", "x", ExecutionType.WORKFLOW, None))
     assert type(caught.value).__name__ == "StoreError"
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+async def test_figures_count_what_waits_and_what_runs(store: Fixture) -> None:
+    s, _ = store
+    empty = await s.figures()
+    assert (empty.executions, empty.runnable_tasks, empty.running_tasks, empty.workers) == (
+        {},
+        0,
+        0,
+        0,
+    )
+    await new_workflow(s)
+    first = await new_task(s)
+    await new_task(s)
+    await new_task(s)
+    await s.claim_tasks("w", 1, lease=5)
+    await asyncio.sleep(0.05)
+    figures = await s.figures()
+    assert figures.executions == {
+        ("workflow", "PENDING"): 1,
+        ("task", "PENDING"): 2,
+        ("task", "RUNNING"): 1,
+    }
+    assert (figures.runnable_tasks, figures.running_tasks, figures.workers) == (2, 1, 1)
+    assert 0.04 <= figures.oldest_runnable_age < 5
+    await s.finish_task(first, 1, "w", output=None)
+    assert (await s.figures()).executions[("task", "PENDING")] == 2

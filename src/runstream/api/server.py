@@ -30,6 +30,7 @@ import uvicorn
 from runstream import Engine
 from runstream.api.app import create_app
 from runstream.config import Settings
+from runstream.observability import metrics, streamlog
 from runstream.streaming.response import StreamRegistry
 
 
@@ -121,5 +122,9 @@ async def serve(
         log_level: Uvicorn's log level.
         access_log: Log one line per request.
     """
-    async with engine:
-        await server(engine, settings, log_level=log_level, access_log=access_log).serve()
+    streamlog.configure(log_level)
+    try:
+        async with engine:
+            await server(engine, settings, log_level=log_level, access_log=access_log).serve()
+    finally:
+        metrics.process_exited()

@@ -9,6 +9,7 @@ from runstream.cli.executions import app as executions
 from runstream.cli.executions import start
 from runstream.cli.follow import follow
 from runstream.cli.serve import serve, worker
+from runstream.cli.status import status
 
 app = typer.Typer(
     name="runstream",
@@ -22,6 +23,7 @@ app.command("serve")(serve)
 app.command("worker")(worker)
 app.command("run")(start)
 app.command("follow")(follow)
+app.command("status")(status)
 app.add_typer(executions)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -20,6 +21,7 @@ from runstream.engine.replay import WorkflowInstance
 from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, UnknownKind
 from runstream.model import Status
+from runstream.observability import metrics, tracing
 from runstream.sdk.context import WorkflowContext
 from runstream.sdk.registry import App, WorkflowDef
 from runstream.store.base import (
@@ -130,6 +132,18 @@ class ActivationRunner:
 
     async def _activate(self, execution_id: str) -> None:
         history = await self._store.load_history(execution_id)
+        started = time.perf_counter()
+        with tracing.span(
+            f"activate {history.kind}",
+            parent=history.trace,
+            **{"runstream.execution_id": execution_id, "runstream.worker_id": self._worker_id},
+        ):
+            await self._advance(history)
+        metrics.ACTIVATION_DURATION.observe(time.perf_counter() - started)
+
+    async def _advance(self, history: History) -> None:
+        """Bring the workflow's code up to date with its history, then commit what it did."""
+        execution_id = history.execution_id
         try:
             wf = self._app.get_workflow(history.kind)
         except UnknownKind as err:

@@ -19,6 +19,7 @@ import orjson
 from runstream.engine.emitter import Emitter
 from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, TaskError, UnknownKind
+from runstream.observability import metrics, tracing
 from runstream.sdk.context import TaskContext
 from runstream.sdk.registry import App
 from runstream.store.base import Store, TaskClaim
@@ -126,6 +127,21 @@ class AttemptRunner:
                     entry[1].cancel()
 
     async def _attempt(self, claim: TaskClaim) -> None:
+        started = time.perf_counter()
+        with tracing.span(
+            f"task {claim.kind}",
+            parent=claim.trace,
+            **{
+                "runstream.execution_id": claim.execution_id,
+                "runstream.task_id": claim.id,
+                "runstream.attempt": claim.attempt,
+                "runstream.worker_id": self.worker_id,
+            },
+        ):
+            await self._run_attempt(claim)
+        metrics.TASK_DURATION.observe(time.perf_counter() - started)
+
+    async def _run_attempt(self, claim: TaskClaim) -> None:
         try:
             output, error, retryable = await self._execute(claim)
             self._emitter.flush()

@@ -12,12 +12,14 @@ from typing import Any
 
 import orjson
 
+from runstream.engine import accounting
 from runstream.engine.activations import ActivationRunner
 from runstream.engine.attempts import AttemptRunner
 from runstream.engine.emitter import Emitter
 from runstream.engine.signal import Signal
 from runstream.errors import ExecutionFailed, ExecutionNotFound
 from runstream.model import Event, ExecutionType, Snapshot, Status, is_uuid, new_id
+from runstream.observability import tracing
 from runstream.sdk.registry import App
 from runstream.store import Store, open_store
 from runstream.store.base import NewExecution, Wake
@@ -153,6 +155,7 @@ class Engine:
     # -- StoreListener -------------------------------------------------------------------
     def on_events(self, events: Sequence[Event]) -> None:
         self.hub.publish(events)
+        accounting.count(events)
 
     def on_wake(self, what: frozenset[Wake]) -> None:
         if self._runner is not None and "workflows" in what:
@@ -184,7 +187,14 @@ class Engine:
         orjson.dumps(input)
         execution_id = new_id()
         await self.store.create_execution(
-            NewExecution(execution_id, org, wf.name, ExecutionType.WORKFLOW, input)
+            NewExecution(
+                execution_id,
+                org,
+                wf.name,
+                ExecutionType.WORKFLOW,
+                input,
+                trace=tracing.carrier(),
+            )
         )
         return ExecutionHandle(self, execution_id)
 
@@ -205,6 +215,7 @@ class Engine:
                 max_retries=t.retries,
                 retry_policy=t.retry_policy,
                 timeout=t.timeout,
+                trace=tracing.carrier(),
             )
         )
         return ExecutionHandle(self, execution_id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from runstream.model import Event, ExecutionType, NewEvent, RetryPolicy, Snapshot, Status
+from runstream.observability.metrics import StoreFigures
 
 Wake = Literal["tasks", "workflows", "timers"]
 
@@ -41,6 +42,9 @@ class NewExecution:
     """Standalone tasks only."""
     retry_policy: RetryPolicy | None = None
     timeout: float | None = None
+    trace: str | None = None
+    """Trace context of the request that started it (``observability.tracing.carrier``);
+    children and tasks inherit their workflow's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class History:
     cancel_batch: int | None
     """The batch in which the cancellation was fed to the code (None: not yet)."""
     steps: list[StepRecord]
+    trace: str | None = None
+    """Trace context the execution was started in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +163,8 @@ class TaskClaim:
     max_retries: int
     retry_policy: RetryPolicy
     timeout: float | None
+    trace: str | None = None
+    """Trace context the task's execution was started in."""
 
 
 class Store(ABC):
@@ -207,6 +215,12 @@ class Store(ABC):
     @abstractmethod
     async def children_of(self, execution_id: str) -> list[str]:
         """Ids of the direct children of a workflow, in creation order."""
+
+    @abstractmethod
+    async def figures(self) -> StoreFigures:
+        """Counts for operators, over the whole store: unfinished executions by type and
+        status, due and running task attempts, the oldest due attempt's wait, due timers,
+        and the processes holding leases."""
 
     # -- requests from outside -----------------------------------------------------------
     @abstractmethod

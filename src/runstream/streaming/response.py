@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from runstream.config import Settings
+from runstream.observability.streamlog import StreamStats
 from runstream.streaming.wire.sse import frame
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,13 @@ class EventStreamResponse(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, feed: Feed, settings: Settings, registry: StreamRegistry) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        settings: Settings,
+        registry: StreamRegistry,
+        stats: StreamStats | None = None,
+    ) -> None:
         self.status_code = 200
         self.background = None
         self.init_headers(
@@ -183,16 +190,24 @@ class EventStreamResponse(Response):
         self._settings = settings
         self._registry = registry
         self._pending_id: str | None = None
+        self._stats = stats
+        self._frames = 0
+        """Event frames collected since the last send."""
+        self._last_id: str | None = None
         self.ending: Ending | None = None
         """Set once the stream has ended."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._registry.in_flight += 1
+        if self._stats is not None:
+            self._stats.opened()
         try:
             self.ending = await self._run(receive, send)
         finally:
             await self._feed.aclose()
             self._registry.in_flight -= 1
+            if self._stats is not None:
+                self._stats.closed((self.ending or Ending.DISCONNECTED).value)
 
     async def _run(self, receive: Receive, send: Send) -> Ending:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -237,6 +252,9 @@ class EventStreamResponse(Response):
                 watchdog.sending_since = clock()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 watchdog.last_write, watchdog.sending_since = clock(), None
+                if self._stats is not None:
+                    self._stats.sent(self._frames, len(chunk), self._last_id)
+                self._frames = 0
             if ended:
                 return Ending.COMPLETE
 
@@ -253,6 +271,8 @@ class EventStreamResponse(Response):
                 else:
                     batch += data
                     self._pending_id = None
+                    self._frames += 1
+                    self._last_id = id
             ready = self._feed.get_nowait() if len(batch) < _BATCH_BYTES else None
             if ready is None:
                 return bytes(batch), False

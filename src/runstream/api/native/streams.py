@@ -7,6 +7,7 @@ the client's ``Last-Event-ID`` gets **204**, which stops ``EventSource`` reconne
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -18,6 +19,8 @@ from runstream.api.native.executions import ERRORS
 from runstream.api.native.params import EngineDep, ExecutionId, Org, last_event_id, load, parse_seq
 from runstream.config import Settings
 from runstream.model import Event, ExecutionType
+from runstream.observability import metrics
+from runstream.observability.streamlog import StreamStats
 from runstream.streaming.frames import FrameBodies
 from runstream.streaming.response import EventStreamResponse, Feed, Item, StreamRegistry
 from runstream.streaming.wire.native import TypeFilter, parse_types
@@ -64,6 +67,7 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+FANOUT = metrics.FANOUT_LATENCY.labels("native")
 router = APIRouter(prefix="/api/orgs/{org}", tags=["streams"])
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
 
@@ -136,7 +140,8 @@ async def stream_consolidated(
         raise bad_request(param, str(exc)) from None
     # Children may still be finishing after the root's terminal event: run to the end.
     feed = Feed(_frames(pairs, wanted, request.app.state.frame_bodies, until_terminal_of=None))
-    return await _respond(request, feed, finished=snapshot.status.is_terminal, param=param)
+    stats = StreamStats("native", org, snapshot.id, resume_id=cursor)
+    return await _respond(request, feed, stats, finished=snapshot.status.is_terminal, param=param)
 
 
 async def _stream_log(
@@ -157,11 +162,16 @@ async def _stream_log(
         return Response(status_code=204)
     pairs = _by_seq(engine.stream(snapshot.id, after=after))
     bodies = request.app.state.frame_bodies
-    feed = Feed(_frames(pairs, wanted, bodies, until_terminal_of=snapshot.id))
-    return await _respond(request, feed, finished=finished, param=param)
+    feed = Feed(
+        _frames(pairs, wanted, bodies, until_terminal_of=snapshot.id, live_after=snapshot.last_seq)
+    )
+    stats = StreamStats("native", org, snapshot.id, resume_id=raw)
+    return await _respond(request, feed, stats, finished=finished, param=param)
 
 
-async def _respond(request: Request, feed: Feed, *, finished: bool, param: str) -> Response:
+async def _respond(
+    request: Request, feed: Feed, stats: StreamStats, *, finished: bool, param: str
+) -> Response:
     """The stream, or 204 when a finished execution has nothing left to send."""
     settings: Settings = request.app.state.settings
     registry: StreamRegistry = request.app.state.streams
@@ -175,7 +185,7 @@ async def _respond(request: Request, feed: Feed, *, finished: bool, param: str) 
     except BaseException:
         await feed.aclose()
         raise
-    return EventStreamResponse(feed, settings, registry)
+    return EventStreamResponse(feed, settings, registry, stats)
 
 
 def _parse_types(raw: str | None) -> TypeFilter | None:
@@ -199,10 +209,16 @@ async def _frames(
     bodies: FrameBodies,
     *,
     until_terminal_of: str | None,
+    live_after: int | None = None,
 ) -> AsyncIterator[Item]:
-    """Frames of the events; ends with the source or after the terminal event of one log."""
+    """Frames of the events; ends with the source or after the terminal event of one log.
+
+    Events of ``until_terminal_of`` after seq ``live_after`` were committed while the
+    stream was open: their commit-to-frame latency is measured."""
     try:
         async for cursor, event in pairs:
+            if live_after is not None and event.seq > live_after:
+                FANOUT.observe(max(0.0, time.time() - event.ts / 1000))
             keep = wanted is None or wanted.matches(event)
             yield cursor, id_line(cursor) + bodies(event) if keep else None
             if event.is_terminal and event.execution_id == until_terminal_of:

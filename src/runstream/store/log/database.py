@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from runstream.errors import StoreError
 from runstream.model import Event
+from runstream.observability import metrics
 from runstream.store.base import StoreListener, Wake
 from runstream.store.log.tx import Tx
 
@@ -130,11 +131,14 @@ class Database:
 
     def _read_job(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = getattr(self._read_conns, "conn", None)
+        started = time.perf_counter()
         try:
             if conn is None:
                 conn = self._read_conns.conn = self.backend.connect()
                 self._all_read_conns.append(conn)
-            return fn(self.backend.tx(conn, self.backend.clock(conn)), *args)
+            result = fn(self.backend.tx(conn, self.backend.clock(conn)), *args)
+            metrics.READ_DURATION.observe(time.perf_counter() - started)
+            return result
         except self.backend.driver_error as exc:
             if conn is not None and getattr(conn, "closed", False):
                 self._read_conns.conn = None  # reconnect on the next read
@@ -164,6 +168,7 @@ class Database:
         connection to use next (a new one if this one broke)."""
         error: Exception | None = None
         for _ in range(_GROUP_RETRIES):
+            started = time.perf_counter()
             try:
                 tx, results = self._run_group(conn, group)
             except self.backend.driver_error as exc:
@@ -173,6 +178,8 @@ class Database:
                     continue
                 break
             self.commits += 1
+            metrics.COMMIT_DURATION.observe(time.perf_counter() - started)
+            metrics.COMMIT_OPERATIONS.observe(len(group))
             self._hand_over(tx.events, frozenset(tx.wakes), results)
             return conn
         failure = StoreError(f"commit failed: {error}")

@@ -14,6 +14,7 @@ from runstream.model import (
     Status,
     TaskInfo,
 )
+from runstream.observability.metrics import StoreFigures
 from runstream.store.log.tx import Row, Tx, decode
 
 
@@ -109,3 +110,22 @@ def read_events(tx: Tx, execution_id: str, after: int, limit: int) -> list[Event
 
 def children_of(tx: Tx, execution_id: str) -> list[str]:
     return [r["id"] for r in tx.all("children_of", id=execution_id)]
+
+
+def figures(tx: Tx) -> StoreFigures:
+    executions = {(r[0], r[1]): int(r[2]) for r in tx.all("unfinished_by_status")}
+    due = tx.one("due_task_figures", now=tx.now)
+    oldest = None if due is None else due[1]
+    return StoreFigures(
+        executions=executions,
+        runnable_tasks=0 if due is None else int(due[0]),
+        oldest_runnable_age=0.0 if oldest is None else max(0.0, (tx.now - oldest) / 1000),
+        running_tasks=_count(tx, "running_task_count"),
+        timers_due=_count(tx, "due_timer_count", now=tx.now),
+        workers=_count(tx, "lease_owner_count"),
+    )
+
+
+def _count(tx: Tx, query: str, **params: Any) -> int:
+    row = tx.one(query, **params)
+    return 0 if row is None else int(row[0])

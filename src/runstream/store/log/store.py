@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from runstream.model import Event, ExecutionType, NewEvent, Snapshot, Status
+from runstream.observability.metrics import StoreFigures
 from runstream.store.base import (
     Activation,
     Committed,
@@ -64,6 +65,9 @@ class LogStore(Store):
 
     async def children_of(self, execution_id: str) -> list[str]:
         return await self._db.read(reads.children_of, execution_id)
+
+    async def figures(self) -> StoreFigures:
+        return await self._db.read(reads.figures)
 
     async def request_cancel(self, execution_id: str, reason: str | None) -> None:
         await self._db.write(executions.cancel, execution_id, reason)

@@ -25,6 +25,7 @@ def insert_standalone(tx: Tx, new: NewExecution) -> None:
         parent_step=None,
         now=tx.now,
         ready_at=None,
+        trace=new.trace,
     )
     tx.run(
         "insert_task",
@@ -71,6 +72,7 @@ def lease_task(tx: Tx, task_id: str, worker_id: str, lease: float) -> TaskClaim 
         max_retries=row["max_retries"],
         retry_policy=RetryPolicy.from_json(decode(row["retry_policy"])),
         timeout=row["timeout"],
+        trace=row["trace"],
     )
 
 

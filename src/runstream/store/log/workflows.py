@@ -40,6 +40,7 @@ def insert_workflow(tx: Tx, new: NewExecution) -> None:
         parent_step=new.parent_step,
         now=tx.now,
         ready_at=tx.now,
+        trace=new.trace,
     )
     row = tx.one("get_execution", id=new.id)
     assert row is not None
@@ -90,6 +91,7 @@ def load_history(tx: Tx, execution_id: str) -> History:
         cancel_reason=row["cancel_reason"],
         cancel_batch=row["cancel_batch"],
         steps=[_step(s) for s in tx.all("steps_of", id=execution_id)],
+        trace=row["trace"],
     )
 
 
@@ -231,16 +233,19 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
             if cmd.kind == "promise":
                 _await_promise(tx, execution_id, cmd)
         case "child":
+            parent = tx.one("get_execution", id=execution_id)
+            assert parent is not None
             insert_workflow(
                 tx,
                 NewExecution(
                     id=cmd.ref or "",
-                    org=_org(tx, execution_id),
+                    org=parent["org"],
                     kind=cmd.name,
                     type=ExecutionType.WORKFLOW,
                     input=cmd.input,
                     parent_id=execution_id,
                     parent_step=cmd.step,
+                    trace=parent["trace"],
                 ),
             )
             tx.run("insert_step", **step_row)
@@ -268,12 +273,6 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
             else:
                 tx.run("clear_state", id=execution_id, key=cmd.name)
                 tx.emit(execution_id, EventType.STATE_CLEARED, {"key": cmd.name})
-
-
-def _org(tx: Tx, execution_id: str) -> str:
-    row = tx.one("get_execution", id=execution_id)
-    assert row is not None
-    return str(row["org"])
 
 
 def _await_promise(tx: Tx, execution_id: str, cmd: Command) -> None:

@@ -13,9 +13,9 @@ WHERE execution_id = :id AND seq > :after ORDER BY seq LIMIT :limit;
 
 -- name: insert_execution
 INSERT INTO executions (id, org, kind, type, status, input, parent_id, parent_step,
-                        created_at, updated_at, ready_at)
+                        created_at, updated_at, ready_at, trace)
 VALUES (:id, :org, :kind, :type, 'PENDING', :input, :parent_id, :parent_step, :now, :now,
-        :ready_at);
+        :ready_at, :trace);
 
 -- name: get_execution
 SELECT * FROM executions WHERE id = :id;
@@ -130,9 +130,10 @@ ORDER BY step;
 
 -- name: insert_task
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
-                   retry_policy, timeout, available_at, created_at, updated_at)
+                   retry_policy, timeout, available_at, created_at, updated_at, trace)
 VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input, 'PENDING', :max_retries,
-        :retry_policy, :timeout, :now, :now, :now);
+        :retry_policy, :timeout, :now, :now, :now,
+        (SELECT trace FROM executions WHERE id = :execution_id));
 
 -- name: get_task
 SELECT * FROM tasks WHERE id = :id;
@@ -219,3 +220,23 @@ DELETE FROM state WHERE execution_id = :id AND key = :key;
 
 -- name: state_of
 SELECT key, value FROM state WHERE execution_id = :id ORDER BY key;
+
+-- name: unfinished_by_status
+SELECT type, status, count(*) FROM executions
+WHERE status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED') GROUP BY type, status;
+
+-- name: due_task_figures
+SELECT count(*), min(available_at) FROM tasks WHERE status = 'PENDING' AND available_at <= :now;
+
+-- name: running_task_count
+SELECT count(*) FROM tasks WHERE status = 'RUNNING';
+
+-- name: due_timer_count
+SELECT count(*) FROM timers WHERE status = 'pending' AND fire_at <= :now;
+
+-- name: lease_owner_count
+SELECT count(*) FROM (
+  SELECT lease_owner FROM tasks WHERE status = 'RUNNING' AND lease_owner IS NOT NULL
+  UNION
+  SELECT lease_owner FROM executions WHERE lease_owner IS NOT NULL
+);

@@ -103,3 +103,8 @@ CREATE TABLE state (
   value        BLOB,
   PRIMARY KEY (execution_id, key)
 ) WITHOUT ROWID;
+-- name: migrate_2
+ALTER TABLE executions ADD COLUMN trace TEXT;
+ALTER TABLE tasks ADD COLUMN trace TEXT;
+CREATE INDEX executions_unfinished ON executions (status)
+  WHERE status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED');
