@@ -31,7 +31,8 @@ from prometheus_client import multiprocess as _multiprocess
 
 __all__ = ["CONTENT_TYPE_LATEST", "StoreFigures", "render"]
 
-disable_created_metrics()  # no ``*_created`` series: they double the output for nothing
+# No ``*_created`` series: they double the output for nothing.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _DURATION = (0.1, 1.0, 5.0, 15.0, 60.0, 300.0, 600.0, 1800.0, 3600.0)
