@@ -166,6 +166,8 @@ def end_workflow(tx: Tx, row: Row, outcome: Outcome) -> None:
         error=outcome.error,
         now=tx.now,
     )
+    if outcome.status == Status.FAILED and outcome.step is not None:
+        tx.run("set_failed_step", id=execution_id, step=outcome.step)
     parent_id = row["parent_id"]
     if parent_id is None:
         return
@@ -194,7 +196,8 @@ def lease_workflow(tx: Tx, execution_id: str, worker_id: str, lease: float) -> b
         now=tx.now,
         id=execution_id,
     )
-    if not before["started"]:
+    # PENDING after a start means a manual retry reopened it: it starts again.
+    if not before["started"] or before["status"] == "PENDING":
         tx.emit(
             execution_id,
             EventType.WORKFLOW_STARTED,
