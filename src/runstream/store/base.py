@@ -58,6 +58,7 @@ class StepRecord:
     name: str
     status: Literal["pending", "done", "failed", "cancelled", "timeout"]
     result: Any = None
+    """The outcome's value (a ``state`` step: the value it set)."""
     error: str | None = None
     batch: int | None = None
     """The activation batch that fed the outcome to the code; None while not yet fed."""
