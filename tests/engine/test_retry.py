@@ -336,3 +336,81 @@ async def test_fixed_workflow_or_operation_code_runs_on(open_engine: OpenEngine,
         assert await h.result(timeout=10) == "first:stamped"
     assert RUNS["first"] == 1
     assert RUNS["stamp"] == (2 if bug == "operation" else 1)
+
+
+@app.workflow()
+async def sleeps_meanwhile(ctx: rs.WorkflowContext) -> list[Any]:
+    """A timer still running when the task fails: cancelled with the workflow, armed again."""
+    return list(await asyncio.gather(ctx.sleep(0.3), ctx.task(fragile, "second")))
+
+
+async def test_a_timer_cancelled_by_the_failure_is_armed_again(open_engine: OpenEngine) -> None:
+    FAIL_UNTIL["second"] = 2
+    async with open_engine(app) as engine:
+        h = await engine.start(sleeps_meanwhile)
+        old = await failed(engine, h)
+        assert "TIMER_CANCELLED" in types(old)
+        FAIL_UNTIL["second"] = 0
+        await engine.retry(h.id)
+        assert await h.result(timeout=10) == [None, "second@3"]
+        log = await run_to_end(h)
+    started = next(ev for ev in log if ev.type == "TIMER_STARTED")
+    fired = [ev for ev in log if ev.type == "TIMER_FIRED"]
+    assert len(fired) == 1 and fired[0].ts >= started.data["fireAtMs"]
+
+
+@app.workflow()
+async def asks_for_help(ctx: rs.WorkflowContext) -> Any:
+    try:
+        await ctx.task(fragile, "second")
+    except rs.TaskFailed:
+        ctx.set_state("help", await ctx.receive())  # the handler consumes a message
+        raise
+    return await ctx.receive()
+
+
+async def test_a_message_consumed_after_the_failure_is_delivered_again(
+    open_engine: OpenEngine,
+) -> None:
+    FAIL_UNTIL["second"] = 2
+    async with open_engine(app) as engine:
+        h = await engine.start(asks_for_help)
+        await wait_for_event(h, "TASK_FAILED")
+        await engine.send_message(h.id, {"note": "try again"})
+        await failed(engine, h)
+        assert (await engine.get(h.id)).state == {"help": {"note": "try again"}}
+        FAIL_UNTIL["second"] = 0
+        await engine.retry(h.id)
+        assert await h.result(timeout=10) == {"note": "try again"}
+        assert (await engine.get(h.id)).state == {}
+
+
+@app.workflow()
+async def napper(ctx: rs.WorkflowContext) -> str:
+    await ctx.task(step, "nap-prep")
+    await ctx.sleep(0.5)
+    return "rested"
+
+
+@app.workflow()
+async def fan_out(ctx: rs.WorkflowContext) -> list[Any]:
+    """A child still running when a sibling task fails: the failure cancels it."""
+    return list(await asyncio.gather(ctx.child(napper), ctx.task(fragile, "second")))
+
+
+async def test_a_child_the_failure_cancelled_is_retried_in_place(open_engine: OpenEngine) -> None:
+    FAIL_UNTIL["second"] = 2
+    async with open_engine(app) as engine:
+        h = await engine.start(fan_out)
+        await failed(engine, h)
+        (child_id,) = [c.id for c in (await engine.get(h.id)).children]
+        child_old = await run_to_end(engine.handle(child_id))
+        assert child_old[-1].type == "WORKFLOW_CANCELLED"
+        FAIL_UNTIL["second"] = 0
+        await engine.retry(h.id)
+        assert await h.result(timeout=10) == ["rested", "second@3"]
+        child_log = await run_to_end(engine.handle(child_id))
+    assert RUNS["nap-prep"] == 1
+    tail = after_seq(child_log, len(child_old))
+    assert tail[0] == "RETRY_REQUESTED" and tail[-1] == "WORKFLOW_COMPLETED"
+    assert "TIMER_FIRED" in tail

@@ -9,8 +9,9 @@ one, the last batch). Of the steps that batch and later ones touched:
   report): they are dropped, and the code may make them again;
 - steps made earlier keep what they got when it was a success (the outcome is fed again,
   nothing re-runs); a task that failed for good or was cancelled when the workflow ended
-  gets a new attempt with a fresh retry budget, a failed child is retried in place in its
-  own log, a cancelled timer or wait is armed again, a failed operation runs again.
+  gets a new attempt with a fresh retry budget, a failed child (or one the failure
+  cancelled) is retried in place in its own log, a cancelled timer or wait is armed again,
+  a failed operation runs again.
 
 The log reopens with ``RETRY_REQUESTED`` after the old terminal event, and the workflow is
 ready for an activation, which replays the kept batches and runs on from there.
@@ -23,6 +24,7 @@ from typing import Any
 from runstream.errors import InvalidState
 from runstream.model import EventType
 from runstream.store.log.reads import execution_row
+from runstream.store.log.steps import PARENT_CANCELLED
 from runstream.store.log.tx import Row, Tx, decode, encode
 
 
@@ -38,11 +40,17 @@ def retry(tx: Tx, execution_id: str, reason: str | None) -> int:
     return int(row["retries"])
 
 
-def reopen(tx: Tx, execution_id: str, reason: str | None) -> Row | None:
-    """Reopen a FAILED execution for its next run; None (nothing changed) when it is not
-    FAILED. The status check and change are one statement, so of two concurrent retries
-    exactly one gets the row."""
-    row = tx.one("reopen_execution", id=execution_id, now=tx.now)
+def reopen(
+    tx: Tx, execution_id: str, reason: str | None, *, parent_cancelled: bool = False
+) -> Row | None:
+    """Reopen a FAILED execution for its next run (with ``parent_cancelled``: a child its
+    parent cancelled when it failed); None, nothing changed, when it is not in that state.
+    The status check and change are one statement, so of two concurrent retries exactly
+    one gets the row."""
+    if parent_cancelled:
+        row = tx.one("reopen_cancelled_child", id=execution_id, reason=PARENT_CANCELLED, now=tx.now)
+    else:
+        row = tx.one("reopen_execution", id=execution_id, now=tx.now)
     if row is None:
         return None
     # The status is no longer terminal, so the log takes events again.
@@ -59,7 +67,7 @@ def reopen(tx: Tx, execution_id: str, reason: str | None) -> Row | None:
     if row["type"] == "task":
         _rerun_task(tx, execution_id)
     else:
-        _rewind(tx, row)
+        _rewind(tx, row, _rewind_point(row, parent_cancelled))
     return row
 
 
@@ -70,9 +78,17 @@ def _rerun_task(tx: Tx, task_id: str) -> None:
         tx.wakes.add("tasks")
 
 
-def _rewind(tx: Tx, row: Row) -> None:
+def _rewind_point(row: Row, parent_cancelled: bool) -> int:
+    """The last batch kept: the one before the batch that fed the failure (or, for a
+    child its parent cancelled, the cancellation) to the code."""
+    if parent_cancelled:
+        cancel_batch = row["cancel_batch"]
+        return int(row["last_batch"] if cancel_batch is None else cancel_batch - 1)
+    return int(row["last_batch"]) - 1
+
+
+def _rewind(tx: Tx, row: Row, keep: int) -> None:
     execution_id = row["id"]
-    keep = row["last_batch"] - 1
     if row["failed_step"] is not None:
         failed = tx.one("get_step", id=execution_id, step=row["failed_step"])
         if failed is not None and failed["batch"] is not None:
@@ -131,10 +147,10 @@ def _rearm(tx: Tx, kind: str, step: Row) -> None:
 
 
 def _reattach_child(tx: Tx, parent_id: str, n: int, child_id: str) -> None:
-    """Make the parent's step follow its child again: a failed child is retried in place
-    (its own ``RETRY_REQUESTED``), a running one will report its end as usual, one that
-    completed meanwhile (retried on its own) hands over its output, and a cancelled one
-    stays a failure."""
+    """Make the parent's step follow its child again: a failed child, or one the parent's
+    failure cancelled, is retried in place (its own ``RETRY_REQUESTED``), a running one
+    will report its end as usual, one that completed meanwhile (retried on its own) hands
+    over its output, and one cancelled from outside stays a failure."""
     tx.run("reopen_step", id=parent_id, step=n)
     child = tx.one("get_execution", id=child_id)
     if child is None:
@@ -142,6 +158,8 @@ def _reattach_child(tx: Tx, parent_id: str, n: int, child_id: str) -> None:
     status = child["status"]
     if status == "FAILED":
         reopen(tx, child_id, "parent retried")
+    elif status == "CANCELLED" and child["cancel_reason"] == PARENT_CANCELLED:
+        reopen(tx, child_id, "parent retried", parent_cancelled=True)
     elif status == "COMPLETED":
         output = decode(child["output"])
         _settle(tx, parent_id, n, "done", output, None)

@@ -10,6 +10,9 @@ from runstream.model.execution import TERMINAL
 from runstream.store.base import Outcome
 from runstream.store.log.tx import Row, Tx, encode
 
+PARENT_CANCELLED = "parent cancelled"
+"""The cancel reason of a child its parent cancelled (a retry of the parent reopens it)."""
+
 
 def workflow_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
     """Seed 003's workflow data fields."""
@@ -89,7 +92,7 @@ def cancel_resources(tx: Tx, execution_id: str, step: Row) -> None:
                     "error": None,
                 },
             )
-            request_cancel(tx, child, "parent cancelled")
+            request_cancel(tx, child, PARENT_CANCELLED)
 
 
 def cancel_task(tx: Tx, task_id: str, reason: str | None) -> None:

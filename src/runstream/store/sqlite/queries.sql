@@ -252,6 +252,14 @@ SET status = 'PENDING', retries = retries + 1, output = NULL, error = NULL, upda
 WHERE id = :id AND status = 'FAILED'
 RETURNING *;
 
+-- name: reopen_cancelled_child
+-- A child its parent cancelled when the parent failed: reopened with the parent's retry.
+UPDATE executions
+SET status = 'PENDING', retries = retries + 1, output = NULL, error = NULL,
+    cancel_requested = 0, cancel_reason = NULL, updated_at = :now
+WHERE id = :id AND status = 'CANCELLED' AND cancel_reason = :reason
+RETURNING *;
+
 -- name: rewind_workflow
 UPDATE executions
 SET last_batch = :batch, failed_step = NULL, ready_at = :now, lease_owner = NULL,
