@@ -257,9 +257,10 @@ class Store(ABC):
         steps made from that batch on are dropped; earlier steps keep their successes (fed
         again, not re-run), while a task that failed for good or was cancelled by the
         failure gets a new attempt with a fresh retry budget, a failed child (or one the
-        failure cancelled) is retried in place (its own ``RETRY_REQUESTED``), cancelled timers and waits are armed again and
-        a failed operation runs again; the workflow is then ready for an activation (which
-        must not reuse an instance cached before the retry: ``History.retries``). A
+        failure cancelled) is retried in place (its own ``RETRY_REQUESTED``), cancelled
+        timers and waits are armed again and a failed operation runs again; the workflow
+        is then ready for an activation (which must not reuse an instance cached before
+        the retry: ``History.retries``). A
         standalone task gets a new attempt with a fresh budget. ``InvalidState`` (nothing
         changed) unless the execution is FAILED: of two concurrent retries one wins;
         ``ExecutionNotFound`` for an unknown id."""
