@@ -260,10 +260,9 @@ class Store(ABC):
         failure cancelled) is retried in place (its own ``RETRY_REQUESTED``), cancelled
         timers and waits are armed again and a failed operation runs again; the workflow
         is then ready for an activation (which must not reuse an instance cached before
-        the retry: ``History.retries``). A
-        standalone task gets a new attempt with a fresh budget. ``InvalidState`` (nothing
-        changed) unless the execution is FAILED: of two concurrent retries one wins;
-        ``ExecutionNotFound`` for an unknown id."""
+        the retry: ``History.retries``). A standalone task gets a new attempt with a fresh
+        budget. ``InvalidState`` (nothing changed) unless the execution is FAILED: of two
+        concurrent retries one wins; ``ExecutionNotFound`` for an unknown id."""
 
     # -- emitted events ------------------------------------------------------------------
     @abstractmethod
