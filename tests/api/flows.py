@@ -88,3 +88,30 @@ async def flood(ctx: rs.TaskContext, count: int) -> int:
         if i % 100 == 99:
             await asyncio.sleep(0.001)
     return count
+
+
+BROKEN: set[str] = set()
+"""Inputs ``brittle`` fails on (for good); a test "fixes the bug" by discarding one."""
+
+
+@app.task()
+async def brittle(ctx: rs.TaskContext, name: str) -> str:
+    if name in BROKEN:
+        raise rs.TaskError(f"{name} is broken", retryable=False)
+    ctx.token(f"mended {name}")
+    return name
+
+
+@app.workflow()
+async def mended(ctx: rs.WorkflowContext, name: str) -> list[str]:
+    """Greets, then runs ``brittle`` (failing while ``name`` is in ``BROKEN``)."""
+    first: str = await ctx.task(hello, name)
+    second: str = await ctx.task(brittle, name)
+    return [first, second]
+
+
+@app.workflow()
+async def mended_parent(ctx: rs.WorkflowContext, name: str) -> list[str]:
+    """``mended`` as a child."""
+    result: list[str] = await ctx.child(mended, name)
+    return result

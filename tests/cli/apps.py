@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import runstream as rs
@@ -49,3 +50,18 @@ async def long_talk(ctx: rs.WorkflowContext) -> int:
     """One task that streams for about three seconds."""
     spoken: int = await ctx.task(speak, 600)
     return spoken
+
+
+@app.task()
+async def check(ctx: rs.TaskContext, bug: str) -> str:
+    """Fails for good while the file ``bug`` exists (a bug the test can fix from outside)."""
+    if await asyncio.to_thread(os.path.exists, bug):
+        raise rs.TaskError(f"{bug} exists", retryable=False)
+    return "fixed"
+
+
+@app.workflow()
+async def fixable(ctx: rs.WorkflowContext, bug: str) -> list[Any]:
+    """Speaks, then fails on ``check`` until the file ``bug`` is removed."""
+    words = await ctx.task(speak, 2)
+    return [words, await ctx.task(check, bug)]

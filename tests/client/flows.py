@@ -91,3 +91,27 @@ async def broken(ctx: rs.WorkflowContext) -> None:
 @app.workflow()
 async def sleeper(ctx: rs.WorkflowContext) -> None:
     await ctx.sleep(3600)
+
+
+BROKEN: set[str] = set()
+"""Inputs ``brittle`` fails on (for good); a test "fixes the bug" by discarding one."""
+
+
+@app.task()
+async def brittle(ctx: rs.TaskContext, name: str) -> str:
+    if name in BROKEN:
+        raise rs.TaskError(f"{name} is broken", retryable=False)
+    return name
+
+
+@app.workflow()
+async def mended(ctx: rs.WorkflowContext, name: str) -> list[str]:
+    first: str = await ctx.task(shout, name)
+    second: str = await ctx.task(brittle, name)
+    return [first, second]
+
+
+@app.workflow()
+async def mended_parent(ctx: rs.WorkflowContext, name: str) -> list[str]:
+    result: list[str] = await ctx.child(mended, name)
+    return result

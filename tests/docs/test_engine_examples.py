@@ -21,3 +21,26 @@ def test_quickstart_example_runs(tmp_path: Path) -> None:
     assert "token durable" in " ".join(out)
     assert any("PROMISE_RESOLVED" in line for line in out)
     assert out[-1] == "{'summary': 'DURABLE STREAMS ARE FUN', 'verdict': 'ship it'}"
+
+
+def test_retry_example_runs(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "docs/examples/retry.py"), str(tmp_path / "r.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0].startswith("failed: TaskFailed: task send_receipt")
+    assert out[0].endswith("failed: receipt service misconfigured")
+    assert out[1] == "retry 1"
+    seq, first = out[2].split()
+    assert first == "RETRY_REQUESTED"
+    events = [line.split()[1] for line in out[2:-2]]
+    assert [int(line.split()[0]) for line in out[2:-2]] == list(
+        range(int(seq), int(seq) + len(events))
+    )
+    assert events[-1] == "WORKFLOW_COMPLETED" and "WORKFLOW_FAILED" not in events
+    assert "TASK_CREATED" not in events, "no task was created again"
+    assert out[-2] == "{'charge': 'ch_42', 'receipt': 'sent ch_42'}"
+    assert out[-1] == "charged 1 time(s)"

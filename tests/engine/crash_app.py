@@ -1,5 +1,7 @@
-"""A process to kill: ``python -m tests.engine.crash_app DB MARKERS start MODE`` starts a
-workflow and runs until killed; ``... resume ID`` finishes it and prints the result."""
+"""A process to kill: ``python -m tests.engine.crash_app DB start MODE`` starts a workflow
+and runs until killed; ``... resume ID`` finishes it and prints the result. In mode
+``retry`` the workflow first fails, the process "deploys the fix" and retries it, and the
+retried task hangs until killed."""
 
 from __future__ import annotations
 
@@ -35,11 +37,23 @@ async def hang(ctx: rs.TaskContext) -> str:
     return "released"
 
 
+@app.task(retries=2, retry_policy=rs.RetryPolicy(initial_interval=0.1))
+async def fixable(ctx: rs.TaskContext) -> str:
+    mark(f"fixable-{ctx.attempt}")
+    if not await asyncio.to_thread((MARKERS / "fixed").exists):
+        raise rs.TaskError("not fixed yet", retryable=False)
+    if not os.environ.get("CRASH_RELEASE"):
+        await asyncio.sleep(3600)
+    return "fixed"
+
+
 @app.workflow()
 async def crashy(ctx: rs.WorkflowContext, mode: str) -> Any:
     first = await ctx.task(record, "first")
     if mode == "task":
         middle = await ctx.task(hang)
+    elif mode == "retry":
+        middle = await ctx.task(fixable)
     else:
         mark("sleeping")
         await ctx.sleep(2.0)
@@ -53,6 +67,12 @@ async def main(db: str, command: str, arg: str) -> None:
         if command == "start":
             handle = await e.start(crashy, arg)
             print(handle.id, flush=True)
+            if arg == "retry":
+                try:
+                    await handle.result(timeout=30)
+                except rs.ExecutionFailed:
+                    await asyncio.to_thread((MARKERS / "fixed").touch)
+                    await e.retry(handle.id, reason="fixed")
             await asyncio.sleep(3600)
         else:
             result = await e.handle(arg).result(timeout=30)

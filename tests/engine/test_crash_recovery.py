@@ -81,3 +81,35 @@ async def test_kill_9_then_resume_in_a_new_process(tmp_path: Path, mode: str) ->
         fired = next(ev for ev in log if ev.type == "TIMER_FIRED")
         assert fired.ts >= started.data["fireAtMs"]
         assert fired.ts - started.data["fireAtMs"] < 2000, "deadline not kept across restart"
+
+
+async def test_kill_9_during_a_retried_run_recovers(tmp_path: Path) -> None:
+    """The workflow failed, was fixed and retried; the retried task's worker is killed."""
+    db, markers = tmp_path / "crash.db", tmp_path / "markers"
+    markers.mkdir()
+    first = spawn(db, markers, "start", "retry")
+    assert first.stdout is not None
+    execution_id = first.stdout.readline().strip()
+    wait_for_marker(markers, "fixable-2")  # the retry's first attempt, hanging
+    await asyncio.sleep(0.2)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    first.stdout.close()
+
+    second = spawn(db, markers, "resume", execution_id, release=True)
+    out, _ = await asyncio.to_thread(second.communicate, timeout=40)
+    assert second.returncode == 0
+    assert out.strip() == '["first","fixed","last"]'
+
+    assert len(markers_named(markers, "first-")) == 1, "a completed task ran again"
+    assert [m.split("-")[1] for m in markers_named(markers, "fixable-")] == ["1", "2", "3"]
+    async with rs.Engine(rs.App("reader"), store=sqlite_url(db), worker=False) as engine:
+        log = await run_to_end(engine.handle(execution_id))
+    assert [ev.seq for ev in log] == list(range(1, len(log) + 1))
+    kinds = types(log)
+    assert kinds.count("WORKFLOW_FAILED") == 1 and kinds.count("RETRY_REQUESTED") == 1
+    assert kinds.index("WORKFLOW_FAILED") + 1 == kinds.index("RETRY_REQUESTED")
+    assert kinds[-1] == "WORKFLOW_COMPLETED" and kinds.count("WORKFLOW_COMPLETED") == 1
+    expired = [ev for ev in log if ev.type == "TASK_FAILED" and ev.attempt == 2]
+    assert len(expired) == 1 and "lease expired" in expired[0].data["error"]
+    assert expired[0].data["willRetry"] is True

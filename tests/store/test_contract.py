@@ -226,7 +226,7 @@ async def test_an_activation_round_trip(store: Fixture) -> None:
     history = await s.load_history(wf)
     assert [(st.step, st.kind, st.status, st.result) for st in history.steps] == [
         (1, "task", "done", "done"),
-        (2, "state", "done", None),
+        (2, "state", "done", "working"),  # a state step keeps its value
     ]
     with pytest.raises(LeaseLost):
         await s.commit_activation(Activation(wf, "intruder", batch=1, fed=[1]))
@@ -372,6 +372,125 @@ async def test_concurrent_claims_never_share_a_task(store: Fixture) -> None:
     claimed = [c.id for claims, _ in batches for c in claims]
     assert len(claimed) == len(set(claimed)) == 30
     assert set(claimed) == ids
+
+
+# -- manual retry ----------------------------------------------------------------------------
+
+
+async def test_retry_reopens_a_failed_task_with_a_fresh_budget(store: Fixture) -> None:
+    s, rec = store
+    task_id = await new_task(s, retries=1)
+    for attempt in (1, 2):
+        await s.claim_tasks("w", 1, lease=5)
+        await s.finish_task(task_id, attempt, "w", error=f"broke {attempt}")
+    assert (await s.get_snapshot(task_id)).status == Status.FAILED
+    assert await s.retry_execution(task_id, "fixed") == 1
+    assert rec.types(task_id)[-2:] == ["TASK_FAILED", "RETRY_REQUESTED"]
+    assert rec.events[-1].data == {
+        "targetId": task_id,
+        "targetType": "task",
+        "attempt": 1,
+        "reason": "fixed",
+    }
+    snap = await s.get_snapshot(task_id)
+    assert (snap.status, snap.error, snap.last_seq) == (Status.PENDING, None, 6)
+    claims, _ = await s.claim_tasks("w", 1, lease=5)
+    assert claims[0].attempt == 3
+    await s.finish_task(task_id, 3, "w", error="once more")  # within the fresh budget
+    assert rec.events[-1].data["willRetry"] is True
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(task_id, 4, "w", output="ok")
+    events = await s.read_events(task_id, 0, 100)
+    assert [e.seq for e in events] == list(range(1, 11))
+    assert events[-1].type == "TASK_COMPLETED" and events[-1].is_terminal
+
+
+async def test_retry_is_refused_unless_failed(store: Fixture) -> None:
+    s, rec = store
+    pending = await new_task(s)
+    wf = await new_workflow(s)
+    done = await new_task(s, retries=0)
+    await s.claim_tasks("w", 10, lease=5)
+    await s.finish_task(done, 1, "w", output=1)
+    for execution_id in (pending, wf, done):
+        before = await s.get_snapshot(execution_id)
+        with pytest.raises(InvalidState, match="only a FAILED execution"):
+            await s.retry_execution(execution_id, None)
+        after = await s.get_snapshot(execution_id)
+        assert (after.status, after.last_seq) == (before.status, before.last_seq)
+    with pytest.raises(ExecutionNotFound):
+        await s.retry_execution(new_id(), None)
+    assert "RETRY_REQUESTED" not in {e.type for e in rec.events}
+
+
+async def test_of_two_concurrent_retries_one_wins(store: Fixture) -> None:
+    s, rec = store
+    task_id = await new_task(s, retries=0)
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(task_id, 1, "w", error="broke")
+    outcomes = await asyncio.gather(
+        *(s.retry_execution(task_id, None) for _ in range(2)), return_exceptions=True
+    )
+    assert 1 in outcomes and sum(isinstance(o, InvalidState) for o in outcomes) == 1
+    assert rec.types(task_id).count("RETRY_REQUESTED") == 1
+
+
+async def test_retry_rewinds_a_workflow_to_before_its_failure(store: Fixture) -> None:
+    """Task 1 succeeded; task 2 failed for good; the code then set state and failed. The
+    retry keeps task 1, makes step 2 pending with its task due again, and forgets what the
+    code did after the failure (step 3, and the state it set)."""
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.claim_workflows("w", 1, lease=5)
+    first, second = new_id(), new_id()
+    await s.commit_activation(
+        Activation(
+            wf,
+            "w",
+            batch=0,
+            commands=[Command("task", 1, "work", None, first), Command("state", 2, "k", "v0")],
+            suspend_type="task",
+        )
+    )
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(first, 1, "w", output="one", resume_for="w")
+    await s.commit_activation(
+        Activation(wf, "w", batch=1, fed=[1], commands=[Command("task", 3, "work", None, second)])
+    )
+    await s.claim_tasks("w", 1, lease=5)
+    await s.finish_task(second, 1, "w", error="broke", resume_for="w")
+    await s.commit_activation(
+        Activation(
+            wf,
+            "w",
+            batch=2,
+            fed=[3],
+            commands=[Command("state", 4, "k", "failed")],
+            outcome=Outcome(Status.FAILED, error="TaskFailed", step=3),
+        )
+    )
+    assert (await s.get_snapshot(wf)).state == {"k": "failed"}
+    failed_at = (await s.log_position(wf))[1]
+
+    assert await s.retry_execution(wf, None) == 1
+    assert rec.types(wf)[-2:] == ["WORKFLOW_FAILED", "RETRY_REQUESTED"]
+    history = await s.load_history(wf)
+    assert (history.last_batch, history.retries) == (1, 1)
+    assert [(st.step, st.status, st.batch, st.result) for st in history.steps] == [
+        (1, "done", 1, "one"),
+        (2, "done", 0, "v0"),
+        (3, "pending", None, None),
+    ]
+    snap = await s.get_snapshot(wf)
+    assert (snap.status, snap.error, snap.state) == (Status.PENDING, None, {"k": "v0"})
+    claims, _ = await s.claim_tasks("w", 10, lease=5)
+    assert [(c.id, c.attempt) for c in claims] == [(second, 2)]
+    assert await s.claim_workflows("w", 1, lease=5) == [wf]
+    events = await s.read_events(wf, failed_at, 10)
+    assert [e.type for e in events] == ["RETRY_REQUESTED", "TASK_STARTED", "WORKFLOW_STARTED"]
+    assert [e.seq for e in events] == [failed_at + 1, failed_at + 2, failed_at + 3]
+    with pytest.raises(InvalidState):
+        await s.retry_execution(wf, None)  # running again
 
 
 # -- timers ----------------------------------------------------------------------------------

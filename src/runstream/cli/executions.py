@@ -230,6 +230,50 @@ def cancel(
 
 
 @app.command()
+def retry(
+    execution_id: ExecutionId,
+    reason: Annotated[
+        str | None, typer.Option("--reason", envvar="RUNSTREAM_REASON", help="Why.")
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", "-f", envvar="RUNSTREAM_FOLLOW", help="Follow the new run to its end."
+        ),
+    ] = False,
+    json: Json = False,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+) -> None:
+    """Run a FAILED execution again from where it failed, keeping what succeeded.
+
+    Prints the retry's number (JSON off a terminal); with --follow, watches the new run
+    from the retry on and exits as `follow` does.
+    """
+
+    async def request(client: Client) -> tuple[Snapshot, int]:
+        failed = await client.get(execution_id)
+        return failed, await client.retry(execution_id, reason)
+
+    failed, attempt = _call(url, org, request)
+    # The failed log was closed, so the retry's events start right after its last seq.
+    after = str(failed.last_seq)
+    if not follow:
+        if json or not is_tty():
+            print_json({"id": failed.id, "attempt": attempt})
+        else:
+            stdout.print(f"retry {attempt} of {escape(failed.kind)} {failed.id} requested")
+            stderr.print(
+                f"[dim]follow it with:[/] runstream follow {failed.id} --after {after}",
+                soft_wrap=True,
+            )
+        return
+    stderr.print(f"[dim]retry {attempt} of {escape(failed.kind)}[/] {failed.id}")
+    follower = Follower(Client(url, org), failed.id, after=after, json_lines=json or not is_tty())
+    follow_and_exit(follower, cancel=False)
+
+
+@app.command()
 def send(
     execution_id: ExecutionId,
     message: Annotated[str, typer.Argument(help="The message as JSON, or @file.json.")],

@@ -214,6 +214,8 @@ class FollowView:
                 self._note(event, "◇", f"operation {data.get('operationId')} recorded")
             case "CANCELLATION_REQUESTED":
                 self._note(event, "■", f"cancellation requested ({data.get('reason')})", "magenta")
+            case "RETRY_REQUESTED":
+                self._retry(event, data)
             case kind if kind.startswith("CHILD_WORKFLOW_"):
                 verb = kind.removeprefix("CHILD_WORKFLOW_").lower().replace("_", " ")
                 self._children[str(data.get("childWorkflowId"))] = str(data.get("status"))
@@ -223,6 +225,22 @@ class FollowView:
                 self._note(event, "⚙", f"tool {data.get('toolName')}({args})", "cyan")
             case kind:
                 self._note(event, "·", f"{kind} {compact(data)}", "dim")
+
+    def _retry(self, event: StreamEvent, data: dict[str, Any]) -> None:
+        """The boundary between a failed run and its manual retry: what failed for good
+        gets a fresh budget, and the output of its failed attempt is superseded."""
+        target = data.get("targetId")
+        if target == self.execution_id:
+            self.status = "PENDING"
+            for task_id, row in self._tasks.items():
+                if row.status in ("FAILED", "CANCELLED"):
+                    row.attempts = row.attempt + row.attempts
+                    for segment in self._segments:
+                        if segment.task_id == task_id:
+                            segment.superseded = True
+        reason = f": {data['reason']}" if data.get("reason") else ""
+        whose = "" if target == self.execution_id else f" of {data.get('targetType')} {target}"
+        self._note(event, "↻", f"━━ retry {data.get('attempt')}{whose}{reason} ━━", "bold yellow")
 
     # -- rendering -----------------------------------------------------------------------
     def __rich__(self) -> RenderableType:

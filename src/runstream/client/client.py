@@ -155,7 +155,8 @@ class Client:
 
         The stream ends after the terminal event (for a consolidated stream, once the
         server closed it after the root's terminal event), or when the server has nothing
-        left to send. Use ``async with client.stream(...) as events`` to close it early.
+        left to send. A failure followed by a manual retry is not the end: the retry's
+        events come next. Use ``async with client.stream(...) as events`` to close it early.
         """
 
         async def path() -> str:
@@ -190,6 +191,16 @@ class Client:
         path = f"{await self._path(execution_id)}/cancel"
         body = await self._call("POST", path, execution_id, json={"reason": reason})
         return Snapshot.from_json(body)
+
+    async def retry(self, execution_id: str, reason: str | None = None) -> int:
+        """Run a FAILED execution again from where it failed; returns the retry's number.
+
+        What succeeded is kept (not run again); the failed task runs again with a fresh
+        retry budget. Raises ``InvalidState`` (409) unless the execution is FAILED.
+        """
+        path = f"{await self._path(execution_id)}/retry"
+        body = await self._call("POST", path, execution_id, json={"reason": reason})
+        return int(body["attempt"])
 
     async def send_message(self, execution_id: str, message: Any) -> str:
         """Queue a message for the workflow's ``ctx.receive()``; returns its id."""

@@ -47,6 +47,15 @@ class StreamEvent:
             return False
         return self.data.get("id") == execution_id and not self.data.get("willRetry")
 
+    def reopens(self, execution_id: str) -> bool:
+        """True when this is a manual retry of execution ``execution_id``: its log goes on
+        after the terminal event seen before."""
+        return (
+            self.type == EventType.RETRY_REQUESTED
+            and isinstance(self.data, dict)
+            and self.data.get("targetId") == execution_id
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The event as one JSON object (the CLI's JSON-lines output)."""
         body: dict[str, Any] = {"id": self.id, "type": self.type, "data": self.data}

@@ -3,8 +3,10 @@
 A connection can end for many reasons: the server's maximum connection time or idle
 timeout, a restart, a proxy, a network blip. The stream reconnects with the id of the
 last event it saw (or that the server sent for a filtered-out event), so the caller
-sees every event once, in order. It ends after the execution's terminal event, when the
-server answers 204 (finished, nothing left to send), or after too many failed attempts.
+sees every event once, in order. It ends when the server closes it after the execution's
+terminal event (a failure that was retried is not the end: the retry's events follow),
+when the server answers 204 (finished, nothing left to send), or after too many failed
+attempts.
 """
 
 from __future__ import annotations
@@ -121,11 +123,14 @@ class EventStream:
                                 self.last_event_id = event.id
                                 delivered = True
                                 yield event
+                                # The server closes the stream after the event that ends
+                                # the log; a failure a manual retry reopened is followed by
+                                # more (RETRY_REQUESTED first), and a consolidated stream
+                                # goes on while descendants finish: read to the close.
                                 if event.ends(self._execution_id):
-                                    if not self._consolidated:
-                                        return
-                                    # Descendants may still be finishing: read to the end.
                                     ended = True
+                                elif not self._consolidated or event.reopens(self._execution_id):
+                                    ended = False
                             if parser.last_event_id != self.last_event_id and parser.last_event_id:
                                 self.last_event_id = parser.last_event_id
                                 delivered = True

@@ -157,7 +157,7 @@ class ActivationRunner:
             )
             return
         inst = self._cache.pop(execution_id, None)
-        if inst is None or inst.batch != history.last_batch:
+        if inst is None or inst.batch != history.last_batch or inst.retries != history.retries:
             inst = self._replay(wf, history)
         else:
             inst.history = {s.step: s for s in history.steps}

@@ -274,6 +274,17 @@ class Engine:
         """Cancel an execution with its tasks, timers and children; idempotent."""
         await self.store.request_cancel(execution_id, reason)
 
+    async def retry(self, execution_id: str, reason: str | None = None) -> int:
+        """Run a FAILED execution again from where it failed; returns the retry's number.
+
+        Steps that succeeded are answered from history (no task re-runs, no event is
+        emitted twice); the task that failed for good runs again with a fresh retry budget,
+        a failed child is retried in place. The log goes on after the old terminal event
+        with ``RETRY_REQUESTED`` and ends with a new one. Raises ``InvalidState`` unless
+        the execution is FAILED, ``ExecutionNotFound`` for an unknown id.
+        """
+        return await self.store.retry_execution(execution_id, reason)
+
     async def send_message(self, execution_id: str, message: Any) -> str:
         """Queue a message for the workflow's ``ctx.receive()``; returns its id."""
         orjson.dumps(message)

@@ -47,6 +47,8 @@ class WorkflowInstance:
         self.history: dict[int, StepRecord] = {s.step: s for s in history.steps}
         self.recorded_batches = history.last_batch
         """Emissions made while feeding a batch up to this one are already in the log."""
+        self.retries = history.retries
+        """The history's manual retries: a retry rewrites history behind a cached instance."""
         self.batch = 0
         self.next_step = 1
         self.pending: dict[int, asyncio.Future[Any]] = {}
@@ -56,6 +58,8 @@ class WorkflowInstance:
         self.state: dict[str, Any] = {}
         self.failure: NonDeterminismError | None = None
         self.cancel_reason: str | None = None
+        self._raised: list[tuple[BaseException, int]] = []
+        """Failures handed to the code, with their steps: which one ended the workflow."""
         self.root: asyncio.Task[Any] = self.loop.create_task(run(self))
 
     # -- steps -------------------------------------------------------------------------
@@ -120,6 +124,7 @@ class WorkflowInstance:
             if error is None:
                 fut.set_result(rec.result)
             else:
+                self._raised.append((error, rec.step))
                 fut.set_exception(error)
         return fed
 
@@ -164,13 +169,28 @@ class WorkflowInstance:
         if isinstance(exc, CancelledError):
             return Outcome(Status.CANCELLED, error=exc.reason)
         if exc is not None:
-            return Outcome(Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            return Outcome(
+                Status.FAILED, error=f"{type(exc).__name__}: {exc}", step=self._failed_step(exc)
+            )
         result = self.root.result()
         try:
             orjson.dumps(result)
         except TypeError as err:
             return Outcome(Status.FAILED, error=f"workflow result is not JSON: {err}")
         return Outcome(Status.COMPLETED, output=result)
+
+    def _failed_step(self, exc: BaseException) -> int | None:
+        """The step whose failure ``exc`` is, or was raised while handling (``raise X from
+        err``, a re-raise in ``except``); a manual retry runs that step again."""
+        seen: set[int] = set()
+        current: BaseException | None = exc
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            for raised, step in self._raised:
+                if raised is current:
+                    return step
+            current = current.__cause__ or current.__context__
+        return None
 
     def suspend_type(self) -> str | None:
         if not self.pending:

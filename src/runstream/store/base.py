@@ -58,6 +58,7 @@ class StepRecord:
     name: str
     status: Literal["pending", "done", "failed", "cancelled", "timeout"]
     result: Any = None
+    """The outcome's value (a ``state`` step: the value it set)."""
     error: str | None = None
     batch: int | None = None
     """The activation batch that fed the outcome to the code; None while not yet fed."""
@@ -81,6 +82,9 @@ class History:
     steps: list[StepRecord]
     trace: str | None = None
     """Trace context the execution was started in."""
+    retries: int = 0
+    """Manual retries so far: a retry rewrites history, so an instance cached before it is
+    stale even when its batch number matches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,9 @@ class Outcome:
     status: Literal[Status.COMPLETED, Status.FAILED, Status.CANCELLED]
     output: Any = None
     error: str | None = None
+    step: int | None = None
+    """For a failure: the step whose failure the code let out (a manual retry runs it
+    again); None when the code failed by itself."""
 
 
 @dataclass(slots=True)
@@ -240,6 +247,22 @@ class Store(ABC):
         """Resolve (error None) or reject a promise, first write wins; creates it when the
         workflow has not awaited it yet. ``InvalidState`` when it was settled otherwise or
         the workflow is terminal."""
+
+    @abstractmethod
+    async def retry_execution(self, execution_id: str, reason: str | None) -> int:
+        """Reopen a FAILED execution for a manual retry and return the retry's number (1,
+        2, …), carried by the ``RETRY_REQUESTED`` appended after the old terminal event.
+
+        A workflow is rewound to just before the batch that handed its failure to the code:
+        steps made from that batch on are dropped; earlier steps keep their successes (fed
+        again, not re-run), while a task that failed for good or was cancelled by the
+        failure gets a new attempt with a fresh retry budget, a failed child (or one the
+        failure cancelled) is retried in place (its own ``RETRY_REQUESTED``), cancelled
+        timers and waits are armed again and a failed operation runs again; the workflow
+        is then ready for an activation (which must not reuse an instance cached before
+        the retry: ``History.retries``). A standalone task gets a new attempt with a fresh
+        budget. ``InvalidState`` (nothing changed) unless the execution is FAILED: of two
+        concurrent retries one wins; ``ExecutionNotFound`` for an unknown id."""
 
     # -- emitted events ------------------------------------------------------------------
     @abstractmethod

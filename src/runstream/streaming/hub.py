@@ -13,10 +13,12 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
-from runstream.model import Event
+from runstream.model import Event, EventType
 from runstream.store.base import Store
 
 PAGE = 500
+RETRYABLE_ENDS = frozenset({EventType.WORKFLOW_FAILED, EventType.TASK_FAILED})
+"""Terminal events a manual retry can follow."""
 
 
 class Topic:
@@ -92,7 +94,7 @@ class Hub:
 
     async def subscribe(self, execution_id: str, after: int = 0) -> AsyncIterator[Event]:
         """Events of one log with seq > ``after``: history, then live; ends after the
-        terminal event."""
+        terminal event that is the last of the log (a retried failure is not)."""
         topic = self._topics.get(execution_id)
         if topic is None:
             topic = self._topics[execution_id] = Topic(execution_id, self._ring_size)
@@ -107,10 +109,10 @@ class Hub:
                         events = topic.after(cursor) or []
                     if not events and await self._closed(execution_id, cursor):
                         return
-                for event in events:
+                for i, event in enumerate(events):
                     cursor = event.seq
                     yield event
-                    if event.is_terminal:
+                    if event.is_terminal and (i + 1 == len(events)) and await self._ends(event):
                         return
                 if not events:
                     await topic.wait(cursor)
@@ -118,6 +120,15 @@ class Hub:
             topic.subscribers -= 1
             if topic.subscribers == 0 and self._topics.get(execution_id) is topic:
                 del self._topics[execution_id]
+
+    async def _ends(self, event: Event) -> bool:
+        """Whether a terminal event ends its log. A failure may be followed by a manual
+        retry (``RETRY_REQUESTED``, then the new run): it ends the log only while nothing
+        comes after it."""
+        if event.type not in RETRYABLE_ENDS:
+            return True
+        status, last_seq = await self._store.log_position(event.execution_id)
+        return status.is_terminal and last_seq <= event.seq
 
     async def _closed(self, execution_id: str, cursor: int) -> bool:
         """True when the log is finished and nothing is left after ``cursor``."""

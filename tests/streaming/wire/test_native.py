@@ -69,6 +69,13 @@ def event(type: str, data: Any, seq: int = 7) -> Event:
             b'"timestampMs":1703764800000}\n\n',
         ),
         (
+            EventType.RETRY_REQUESTED,
+            {"targetId": EXEC, "targetType": "workflow", "attempt": 1, "reason": None},
+            b'id: 7\nevent: data\ndata: {"type":"Event","event":"RETRY_REQUESTED","data":'
+            b'{"targetId":"' + EXEC.encode() + b'","targetType":"workflow","attempt":1,'
+            b'"reason":null},"timestampMs":1703764800000}\n\n',
+        ),
+        (
             EventType.TOOL_CALL,
             {"toolName": "search", "args": {"q": "x"}},
             b'id: 7\nevent: data\ndata: {"type":"tool_call","toolName":"search",'

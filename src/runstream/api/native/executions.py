@@ -1,4 +1,5 @@
-"""JSON endpoints of the native API: start, list, read, cancel, message, settle promises."""
+"""JSON endpoints of the native API: start, list, read, cancel, retry, message, settle
+promises."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from runstream.api.native.schemas import (
     MessageRequest,
     RejectRequest,
     ResolveRequest,
+    RetryAccepted,
+    RetryRequest,
     SnapshotOut,
     StartRequest,
 )
@@ -129,6 +132,31 @@ def router(type: ExecutionType) -> APIRouter:
         snapshot = await load(engine, org, execution_id, type)
         await engine.cancel(snapshot.id, reason=body.reason if body else None)
         return json_response((await engine.get(snapshot.id)).to_json(), 202)
+
+    @routes.post(
+        "/{execution_id}/retry",
+        status_code=202,
+        response_model=None,
+        summary=f"Retry a failed {noun} execution",
+        responses=ERRORS
+        | {
+            202: {"model": RetryAccepted},
+            409: {"model": ErrorBody, "description": "The execution is not FAILED."},
+        },
+    )
+    async def retry(
+        org: Org, execution_id: ExecutionId, engine: EngineDep, body: RetryRequest | None = None
+    ) -> Response:
+        """Run a FAILED execution again from where it failed (``RETRY_REQUESTED``).
+
+        What succeeded is kept: those steps are answered from history, not run again. The
+        failed task runs again with a fresh retry budget; a failed child workflow is
+        retried in place. The stream goes on after the old terminal event and ends with a
+        new one. Any other status: 409, nothing changes.
+        """
+        snapshot = await load(engine, org, execution_id, type)
+        attempt = await engine.retry(snapshot.id, reason=body.reason if body else None)
+        return json_response({"attempt": attempt}, 202)
 
     if type is ExecutionType.WORKFLOW:
         _add_workflow_routes(routes)

@@ -30,6 +30,12 @@ class CancelRequest(_Body):
     reason: str | None = None
 
 
+class RetryRequest(_Body):
+    """Retry a FAILED execution from where it failed."""
+
+    reason: str | None = Field(default=None, description="Why; carried by RETRY_REQUESTED.")
+
+
 class MessageRequest(_Body):
     """A message delivered to the workflow's next ``ctx.receive()``."""
 
@@ -134,6 +140,12 @@ class MessageAccepted(_Out):
     """The message was appended to the execution's inbox."""
 
     messageId: str
+
+
+class RetryAccepted(_Out):
+    """The retry was recorded; the execution runs again."""
+
+    attempt: int = Field(description="Which manual retry of the execution this is: 1, 2, …")
 
 
 class ErrorDetail(_Out):

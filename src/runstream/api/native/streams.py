@@ -2,7 +2,8 @@
 
 Every check happens before the stream starts, so a bad request gets a JSON error
 and never an event stream. A finished execution with nothing left to send after
-the client's ``Last-Event-ID`` gets **204**, which stops ``EventSource`` reconnecting.
+the client's ``Last-Event-ID`` gets **204**, which stops ``EventSource`` reconnecting;
+once a manual retry has reopened a failed log, the same reconnect gets its new events.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ async def stream_consolidated(
     except ValueError as exc:
         raise bad_request(param, str(exc)) from None
     # Children may still be finishing after the root's terminal event: run to the end.
-    feed = Feed(_frames(pairs, wanted, request.app.state.frame_bodies, until_terminal_of=None))
+    feed = Feed(_frames(pairs, wanted, request.app.state.frame_bodies))
     stats = StreamStats("native", org, snapshot.id, resume_id=cursor)
     return await _respond(request, feed, stats, finished=snapshot.status.is_terminal, param=param)
 
@@ -162,9 +163,7 @@ async def _stream_log(
         return Response(status_code=204)
     pairs = _by_seq(engine.stream(snapshot.id, after=after))
     bodies = request.app.state.frame_bodies
-    feed = Feed(
-        _frames(pairs, wanted, bodies, until_terminal_of=snapshot.id, live_after=snapshot.last_seq)
-    )
+    feed = Feed(_frames(pairs, wanted, bodies, live_after=snapshot.last_seq))
     stats = StreamStats("native", org, snapshot.id, resume_id=raw)
     return await _respond(request, feed, stats, finished=finished, param=param)
 
@@ -208,21 +207,19 @@ async def _frames(
     wanted: TypeFilter | None,
     bodies: FrameBodies,
     *,
-    until_terminal_of: str | None,
     live_after: int | None = None,
 ) -> AsyncIterator[Item]:
-    """Frames of the events; ends with the source or after the terminal event of one log.
+    """Frames of the events; ends with the source, which ends after the terminal event
+    that closes the log (not after a failure that a manual retry reopened).
 
-    Events of ``until_terminal_of`` after seq ``live_after`` were committed while the
-    stream was open: their commit-to-frame latency is measured."""
+    Events after seq ``live_after`` (of a single log) were committed while the stream was
+    open: their commit-to-frame latency is measured."""
     try:
         async for cursor, event in pairs:
             if live_after is not None and event.seq > live_after:
                 FANOUT.observe(max(0.0, time.time() - event.ts / 1000))
             keep = wanted is None or wanted.matches(event)
             yield cursor, id_line(cursor) + bodies(event) if keep else None
-            if event.is_terminal and event.execution_id == until_terminal_of:
-                return
     finally:
         await _aclose(pairs)
 

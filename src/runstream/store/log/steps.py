@@ -10,6 +10,9 @@ from runstream.model.execution import TERMINAL
 from runstream.store.base import Outcome
 from runstream.store.log.tx import Row, Tx, encode
 
+PARENT_CANCELLED = "parent cancelled"
+"""The cancel reason of a child its parent cancelled (a retry of the parent reopens it)."""
+
 
 def workflow_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
     """Seed 003's workflow data fields."""
@@ -89,7 +92,7 @@ def cancel_resources(tx: Tx, execution_id: str, step: Row) -> None:
                     "error": None,
                 },
             )
-            request_cancel(tx, child, "parent cancelled")
+            request_cancel(tx, child, PARENT_CANCELLED)
 
 
 def cancel_task(tx: Tx, task_id: str, reason: str | None) -> None:
@@ -166,6 +169,8 @@ def end_workflow(tx: Tx, row: Row, outcome: Outcome) -> None:
         error=outcome.error,
         now=tx.now,
     )
+    if outcome.status == Status.FAILED and outcome.step is not None:
+        tx.run("set_failed_step", id=execution_id, step=outcome.step)
     parent_id = row["parent_id"]
     if parent_id is None:
         return
@@ -194,7 +199,8 @@ def lease_workflow(tx: Tx, execution_id: str, worker_id: str, lease: float) -> b
         now=tx.now,
         id=execution_id,
     )
-    if not before["started"]:
+    # PENDING after a start means a manual retry reopened it: it starts again.
+    if not before["started"] or before["status"] == "PENDING":
         tx.emit(
             execution_id,
             EventType.WORKFLOW_STARTED,

@@ -16,7 +16,7 @@ from runstream.store.base import (
     StoreListener,
     TaskClaim,
 )
-from runstream.store.log import executions, reads, tasks, workflows
+from runstream.store.log import executions, reads, retries, tasks, workflows
 from runstream.store.log.database import Backend, Database
 from runstream.store.log.tx import Tx, append
 
@@ -79,6 +79,9 @@ class LogStore(Store):
         self, execution_id: str, name: str, *, value: Any = None, error: str | None = None
     ) -> None:
         await self._db.write(executions.settle_promise, execution_id, name, value, error)
+
+    async def retry_execution(self, execution_id: str, reason: str | None) -> int:
+        return await self._db.write(retries.retry, execution_id, reason)
 
     def append_events(self, events: Sequence[NewEvent]) -> Awaitable[None]:
         return self._db.write(append, list(events))

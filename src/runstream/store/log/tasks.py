@@ -150,7 +150,8 @@ def _complete(tx: Tx, row: Row, output: Any, wake: bool = True) -> None:
 def fail_attempt(tx: Tx, row: Row, error: str, retryable: bool, wake: bool = True) -> None:
     """End a failed attempt: schedule the next one with backoff, or fail the task for good."""
     task_id, attempt = row["id"], row["attempt"]
-    will_retry = retryable and attempt <= row["max_retries"]
+    used = attempt - row["budget_from"]  # a manual retry starts a fresh budget
+    will_retry = retryable and used <= row["max_retries"]
     tx.emit(
         row["execution_id"],
         EventType.TASK_FAILED,
@@ -168,7 +169,7 @@ def fail_attempt(tx: Tx, row: Row, error: str, retryable: bool, wake: bool = Tru
         status="PENDING",
         output=None,
         error=error,
-        available_at=tx.now + int(policy.delay(attempt) * 1000),
+        available_at=tx.now + int(policy.delay(used) * 1000),
         now=tx.now,
     )
     tx.wakes.add("tasks")

@@ -90,6 +90,7 @@ def load_history(tx: Tx, execution_id: str) -> History:
         cancel_requested=bool(row["cancel_requested"]),
         cancel_reason=row["cancel_reason"],
         cancel_batch=row["cancel_batch"],
+        retries=row["retries"],
         steps=[_step(s) for s in tx.all("steps_of", id=execution_id)],
         trace=row["trace"],
     )
@@ -178,6 +179,7 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
         "batch": None,
         "ref": cmd.ref,
         "timeout_id": None,
+        "made_in": batch,
     }
     match cmd.kind:
         case "emit":
@@ -265,7 +267,9 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
                 {"operationId": cmd.name, "result": cmd.input, "error": cmd.error},
             )
         case "state" | "clear":
-            step_row.update(status="done", batch=batch)
+            # The value is kept with the step so a retry that rewinds past it can restore
+            # the key's earlier value.
+            step_row.update(status="done", batch=batch, result=encode(cmd.input))
             tx.run("insert_step", **step_row)
             if cmd.kind == "state":
                 tx.run("set_state", id=execution_id, key=cmd.name, value=encode(cmd.input))

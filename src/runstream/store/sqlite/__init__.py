@@ -14,7 +14,7 @@ from runstream.store.log.database import Backend
 from runstream.store.log.store import LogStore
 from runstream.store.log.tx import Row, Tx, load_queries
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class SqliteTx(Tx):

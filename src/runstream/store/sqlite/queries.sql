@@ -93,8 +93,9 @@ SELECT step, kind, name, status, result, error, batch, ref FROM steps
 WHERE execution_id = :id ORDER BY step;
 
 -- name: insert_step
-INSERT INTO steps (execution_id, step, kind, name, status, result, error, batch, ref, timeout_id)
-VALUES (:id, :step, :kind, :name, :status, :result, :error, :batch, :ref, :timeout_id);
+INSERT INTO steps (execution_id, step, kind, name, status, result, error, batch, ref, timeout_id,
+                   made_in)
+VALUES (:id, :step, :kind, :name, :status, :result, :error, :batch, :ref, :timeout_id, :made_in);
 
 -- name: set_batch
 UPDATE steps SET batch = :batch WHERE execution_id = :id AND step = :step;
@@ -240,3 +241,77 @@ SELECT count(*) FROM (
   UNION
   SELECT lease_owner FROM executions WHERE lease_owner IS NOT NULL
 );
+
+-- name: set_failed_step
+UPDATE executions SET failed_step = :step WHERE id = :id;
+
+-- name: reopen_execution
+-- The check and the change in one statement: of two concurrent retries, one matches.
+UPDATE executions
+SET status = 'PENDING', retries = retries + 1, output = NULL, error = NULL, updated_at = :now
+WHERE id = :id AND status = 'FAILED'
+RETURNING *;
+
+-- name: reopen_cancelled_child
+-- A child its parent cancelled when the parent failed: reopened with the parent's retry.
+UPDATE executions
+SET status = 'PENDING', retries = retries + 1, output = NULL, error = NULL,
+    cancel_requested = 0, cancel_reason = NULL, updated_at = :now
+WHERE id = :id AND status = 'CANCELLED' AND cancel_reason = :reason
+RETURNING *;
+
+-- name: rewind_workflow
+UPDATE executions
+SET last_batch = :batch, failed_step = NULL, ready_at = :now, lease_owner = NULL,
+    lease_expires = NULL,
+    cancel_batch = CASE WHEN cancel_batch > :batch THEN NULL ELSE cancel_batch END
+WHERE id = :id;
+
+-- name: steps_to_rewind
+SELECT step, kind, name, status, batch, ref, timeout_id, made_in FROM steps
+WHERE execution_id = :id AND (batch IS NULL OR batch > :batch OR made_in > :batch)
+ORDER BY step;
+
+-- name: get_step
+SELECT step, kind, status, batch FROM steps WHERE execution_id = :id AND step = :step;
+
+-- name: delete_step
+DELETE FROM steps WHERE execution_id = :id AND step = :step;
+
+-- name: delete_step_timers
+DELETE FROM timers WHERE execution_id = :id AND step = :step;
+
+-- name: release_messages
+UPDATE messages SET consumed_step = NULL WHERE execution_id = :id AND consumed_step = :step;
+
+-- name: detach_step_children
+UPDATE executions SET parent_step = NULL WHERE parent_id = :id AND parent_step = :step;
+
+-- name: detach_step_tasks
+UPDATE tasks SET step = NULL WHERE workflow_id = :id AND step = :step;
+
+-- name: reopen_step
+UPDATE steps SET status = 'pending', result = NULL, error = NULL, batch = NULL
+WHERE execution_id = :id AND step = :step;
+
+-- name: settle_step
+UPDATE steps SET status = :status, result = :result, error = :error, batch = NULL
+WHERE execution_id = :id AND step = :step;
+
+-- name: unfeed_step
+UPDATE steps SET batch = NULL WHERE execution_id = :id AND step = :step;
+
+-- name: reopen_timer
+UPDATE timers SET status = 'pending' WHERE id = :id AND status = 'cancelled';
+
+-- name: retry_task
+-- A fresh retry budget: attempts so far no longer count against ``max_retries``.
+UPDATE tasks
+SET status = 'PENDING', budget_from = attempt, output = NULL, error = NULL,
+    available_at = :now, lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE id = :id AND status IN ('FAILED', 'CANCELLED');
+
+-- name: last_state_step
+SELECT kind, result FROM steps
+WHERE execution_id = :id AND name = :key AND kind IN ('state', 'clear')
+ORDER BY step DESC LIMIT 1;

@@ -108,3 +108,11 @@ ALTER TABLE executions ADD COLUMN trace TEXT;
 ALTER TABLE tasks ADD COLUMN trace TEXT;
 CREATE INDEX executions_unfinished ON executions (status)
   WHERE status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED');
+-- name: migrate_3
+-- Manual retry: how many times an execution was retried, the step whose failure ended it,
+-- the batch that created each step (a retry rewinds to before a batch), and the attempts a
+-- task used before its current retry budget.
+ALTER TABLE executions ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN failed_step INTEGER;
+ALTER TABLE steps ADD COLUMN made_in INTEGER;
+ALTER TABLE tasks ADD COLUMN budget_from INTEGER NOT NULL DEFAULT 0;
