@@ -21,7 +21,9 @@ _TASK_ENDS: dict[str, str] = {
 
 
 def count(events: Sequence[Event]) -> None:
-    """Count executions started and finished, task attempts, retries and lease expiries."""
+    """Count executions started and finished, task attempts, retries (automatic and manual)
+    and lease expiries. A manually retried execution counts as finished again when its new
+    run ends."""
     for event in events:
         if not event.type.isupper():
             continue
@@ -34,6 +36,8 @@ def count(events: Sequence[Event]) -> None:
             metrics.EXECUTIONS_STARTED.labels("task", kind).inc()
         elif event.type in _WORKFLOW_ENDS:
             metrics.EXECUTIONS_FINISHED.labels("workflow", kind, _WORKFLOW_ENDS[event.type]).inc()
+        elif event.type == EventType.RETRY_REQUESTED:
+            metrics.MANUAL_RETRIES.labels(str(data.get("targetType", ""))).inc()
         elif event.type == EventType.TASK_STARTED:
             metrics.TASK_ATTEMPTS.inc()
         elif event.type in _TASK_ENDS:

@@ -106,6 +106,11 @@ TASK_ATTEMPTS = Counter("runstream_task_attempts_total", "Task attempts started.
 TASK_RETRIES = Counter(
     "runstream_task_retries_total", "Task attempts that failed and will be retried."
 )
+MANUAL_RETRIES = Counter(
+    "runstream_manual_retries_total",
+    "Failed executions reopened by a manual retry, by type.",
+    ["type"],
+)
 LEASE_EXPIRIES = Counter(
     "runstream_lease_expiries_total",
     "Task attempts whose lease expired (their worker was lost or stalled).",
