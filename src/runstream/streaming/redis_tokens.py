@@ -118,11 +118,14 @@ class TokenChannel:
                         pipe.publish(channel, payload)
                     await pipe.execute()
                 self.published += len(batch)
+                if backoff > _BACKOFF[0]:
+                    logger.info("redis token channel: publishing again")
                 backoff = _BACKOFF[0]
             except (RedisError, OSError) as exc:
                 # The chunks are in the log; a consumer of the channel misses them.
                 self.dropped += len(batch)
-                logger.warning("redis token channel: publish failed (%r); retrying", exc)
+                if backoff == _BACKOFF[0]:
+                    logger.warning("redis token channel: publish failed (%r); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF[1])
 

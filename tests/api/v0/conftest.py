@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from ..conftest import Live, serving
 from ..sse import Block
@@ -17,6 +18,13 @@ from .flows import app
 async def live(store_url: str) -> AsyncIterator[Live]:
     """Engine and server of the v0 flows with fast stream timing."""
     async with serving(store_url, flows=app) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+    """One server of the v0 flows for a whole module (its tests run in the module's loop)."""
+    async with serving(tmp_path_factory.mktemp("v0"), flows=app) as running:
         yield running
 
 

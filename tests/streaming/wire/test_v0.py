@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 
-from runstream.model import Event, EventType
+from runstream.model import Event, EventType, Status
 from runstream.streaming.wire.v0 import (
     EVENT_NAMES,
+    V0_STATUS,
     Encoder,
     Family,
     Stream,
@@ -301,3 +302,8 @@ def test_parse_events() -> None:
     assert parse_events(",".join(EVENT_NAMES)) == frozenset(EVENT_NAMES)
     with pytest.raises(ValueError, match="unknown event 'token'"):
         parse_events("llm_chunk,token")
+
+
+def test_every_status_has_a_v0_name() -> None:
+    assert set(V0_STATUS) == set(Status)
+    assert set(V0_STATUS.values()) == {"PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELED"}

@@ -49,7 +49,7 @@ def check_startable(app: App, family: Family, name: str) -> None:
         raise HttpError(
             400,
             "wrong_kind",
-            f"{name!r} is a {found.noun}, not a {family.noun}: start it with "
+            f"{name!r} is {_a(found.noun)}, not {_a(family.noun)}: start it with "
             f"POST /api/v0/{found.value}/{name}/executions",
             param=param,
         )
@@ -79,3 +79,7 @@ def is_text(app: App, snapshot: Snapshot) -> bool:
         return False
     task = app.tasks.get(snapshot.kind)
     return task is None or not has_output_schema(task)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
