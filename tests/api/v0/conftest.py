@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from tests.conftest import sqlite_url
+
 from ..conftest import Live, serving
 from ..sse import Block
 from .flows import app
@@ -24,7 +26,8 @@ async def live(store_url: str) -> AsyncIterator[Live]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     """One server of the v0 flows for a whole module (its tests run in the module's loop)."""
-    async with serving(tmp_path_factory.mktemp("v0"), flows=app) as running:
+    url = sqlite_url(tmp_path_factory.mktemp("v0") / "runstream.db")
+    async with serving(url, flows=app) as running:
         yield running
 
 
