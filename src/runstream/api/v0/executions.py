@@ -16,7 +16,7 @@ from runstream.api.native.executions import json_response
 from runstream.api.native.params import EngineDep
 from runstream.api.native.schemas import ErrorBody
 from runstream.api.v0.kinds import check_family, check_startable
-from runstream.api.v0.schemas import StartAccepted, StartRequest, StatusOut
+from runstream.api.v0.schemas import StartAccepted, V0StartRequest, StatusOut
 from runstream.api.v0.usage import UsageTally
 from runstream.errors import ExecutionNotFound
 from runstream.model import Snapshot, is_uuid
@@ -85,7 +85,7 @@ def router(family: Family) -> APIRouter:
         request: Request,
         name: Name,
         engine: EngineDep,
-        body: StartRequest | None = None,
+        body: V0StartRequest | None = None,
     ) -> Response:
         """Start an execution; 404 when no such name, 400 when it names another kind."""
         check_startable(engine.app, family, name)

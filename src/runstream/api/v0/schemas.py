@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class StartRequest(BaseModel):
+class V0StartRequest(BaseModel):
     """Start a workflow, agent or task execution."""
 
     model_config = ConfigDict(extra="forbid")
