@@ -130,6 +130,11 @@ class TokenChannel:
                 backoff = min(backoff * 2, _BACKOFF[1])
 
     # -- in ------------------------------------------------------------------------------
+    @property
+    def listeners(self) -> int:
+        """Open streams listening for outside chunks (a gauge for leak checks)."""
+        return sum(len(found) for found in self._listeners.values())
+
     def listen(self, execution_id: str, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with chunks other producers publish for ``execution_id``.
 

@@ -136,9 +136,11 @@ async def test_another_producers_chunks_reach_open_text_streams(serve: Serve) ->
                 block = await stream.block()
                 assert block is not None
                 blocks.append(block)
+            assert channel(live).listeners == 1
             gate(key).set()
             blocks += await stream.blocks()
         await publisher.aclose()
+        await until(lambda: channel(live).listeners == 0, 2)
     chunks = [b for b in blocks if b.event == "llm_chunk"]
     assert [(b.id is None, b.data) for b in chunks] == [
         (False, "b0 "),

@@ -16,7 +16,7 @@ from runstream.api.native.executions import json_response
 from runstream.api.native.params import EngineDep
 from runstream.api.native.schemas import ErrorBody
 from runstream.api.v0.kinds import check_family, check_startable
-from runstream.api.v0.schemas import StartAccepted, V0StartRequest, StatusOut
+from runstream.api.v0.schemas import StartAccepted, StatusOut, V0StartRequest
 from runstream.api.v0.usage import UsageTally
 from runstream.errors import ExecutionNotFound
 from runstream.model import Snapshot, is_uuid
@@ -79,7 +79,14 @@ def router(family: Family) -> APIRouter:
         status_code=202,
         response_model=None,
         summary=f"Start a {noun} execution",
-        responses=ERRORS | {202: {"model": StartAccepted}},
+        responses={
+            400: {
+                "model": ErrorBody,
+                "description": "The name is of another kind, or the body is malformed.",
+            },
+            404: {"model": ErrorBody, "description": f"No {noun} of that name."},
+            202: {"model": StartAccepted},
+        },
     )
     async def start(
         request: Request,

@@ -45,8 +45,9 @@ PollMs = Annotated[
     Query(
         ge=250,
         le=2000,
-        description="Accepted for seed 002 clients (default 500, or ``STREAM_POLL_MS_DEFAULT``). "
-        "runstream pushes each event as it is committed; this only bounds a fallback poll.",
+        description="Accepted for seed 002 clients (default 500, or ``STREAM_POLL_MS_DEFAULT``) "
+        "and validated; runstream pushes each event the moment it is committed, so nothing "
+        "is polled at this interval.",
     ),
 ]
 Events = Annotated[
