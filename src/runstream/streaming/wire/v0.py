@@ -32,6 +32,7 @@ itself, line breaks as several ``data:`` lines.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -105,7 +106,13 @@ class Stream:
 def rfc3339(ms: int) -> str:
     """Epoch milliseconds as RFC 3339 UTC with millisecond fractions: ``…T12:45:03.123Z``."""
     seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    return f"{_second(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _second(seconds: int) -> str:
+    # Events come in bursts within the same second: format each second once.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def add_usage(total: dict[str, int] | None, data: Any) -> dict[str, int] | None:
@@ -168,9 +175,12 @@ class Encoder:
         return name, frame(id=str(event.seq), event=name, data=data)
 
     def _body(self, event: Event) -> tuple[str, str | bytes] | None:
-        type, data, ts = event.type, event.data, rfc3339(event.ts)
+        type, data = event.type, event.data
         if event.is_terminal:
             return self._end(event)
+        if type == EventType.TOKEN and self.stream.text:
+            return "llm_chunk", data if isinstance(data, str) else orjson.dumps(data).decode()
+        ts = rfc3339(event.ts)
         match type:
             case EventType.WORKFLOW_CREATED:
                 return None
@@ -181,8 +191,6 @@ class Encoder:
                 self.started = True
             case EventType.TOKEN:
                 text = data if isinstance(data, str) else orjson.dumps(data).decode()
-                if self.stream.text:
-                    return "llm_chunk", text
                 return "llm_chunk", _json({"content": text, "ts": ts})
             case EventType.AGENT_START | EventType.TOOL_CALL | EventType.STRUCTURED_DELTA:
                 fields = data if isinstance(data, dict) else {"data": data}
