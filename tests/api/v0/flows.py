@@ -107,6 +107,26 @@ async def boom(ctx: rs.TaskContext, message: str) -> None:
     raise rs.TaskError(message, retryable=False)
 
 
+FIXED: set[str] = set()
+"""Keys ``flaky`` tasks stop failing for (a fix deployed before a manual retry)."""
+
+
+@app.task()
+async def flaky(ctx: rs.TaskContext, key: str) -> str:
+    """Fails for good until ``key`` is in ``FIXED``."""
+    ctx.token("try ")
+    if key not in FIXED:
+        raise rs.TaskError("not fixed yet", retryable=False)
+    return "fixed"
+
+
+@app.workflow()
+async def shaky(ctx: rs.WorkflowContext, key: str) -> str:
+    """Fails while its ``flaky`` task does."""
+    result: str = await ctx.task(flaky, key)
+    return result
+
+
 @app.task()
 async def held(ctx: rs.TaskContext, plan: dict[str, Any]) -> str:
     """Emits ``plan["before"]`` tokens, waits for ``gate(plan["key"])``, then emits

@@ -16,7 +16,7 @@ from runstream.config import Settings
 from ..conftest import FAST, Live, until
 from ..sse import Block
 from .conftest import read_all, start, stream_path
-from .flows import TEXT, gate
+from .flows import FIXED, TEXT, gate
 from .test_frames import finish_pipeline
 
 
@@ -223,3 +223,29 @@ async def test_seed_002_variables_apply_to_v0_streams(
     assert len(pings) >= 3
     assert blocks[-1].raw == b": maximum connection time\nretry: 100\n\n"
     assert 0.5 <= elapsed < 3
+
+
+@pytest.mark.parametrize(("family", "name"), [("tasks", "flaky"), ("workflows", "shaky")])
+async def test_a_manual_retry_reopens_a_failed_stream(live: Live, family: str, name: str) -> None:
+    key = f"retry-{family}"
+    exec_id = await start(live, family, name, key)
+    failed = await read_all(live, family, exec_id)
+    assert failed[-1].event == "error"
+    end = failed[-1].id or ""
+    FIXED.add(key)
+    await live.engine.retry(exec_id, reason="fixed")
+    await live.finished(exec_id)
+    # Resumed after the old end: the retry's frames, the new end last.
+    rest = await read_all(live, family, exec_id, headers={"Last-Event-ID": end})
+    first = orjson.loads(rest[0].data or "")
+    assert (first["step"], first["data"]["reason"]) == ("RETRY_REQUESTED", "fixed")
+    assert rest[-1].event == "complete"
+    assert orjson.loads(rest[-1].data or "")["result"] == "fixed"
+    # Replayed from the start, the old failure is no longer the end: a FAILED status frame.
+    whole = await read_all(live, family, exec_id)
+    old = next(b for b in whole if b.id == end)
+    assert old.event == f"{family[:-1]}_status"
+    assert orjson.loads(old.data or "")["status"] == "FAILED"
+    assert [b.raw for b in whole if int(b.id or "") > int(end)] == [b.raw for b in rest]
+    assert [b.event for b in whole].count("complete") == 1
+    assert "error" not in [b.event for b in whole]

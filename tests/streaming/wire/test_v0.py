@@ -307,3 +307,17 @@ def test_parse_events() -> None:
 def test_every_status_has_a_v0_name() -> None:
     assert set(V0_STATUS) == set(Status)
     assert set(V0_STATUS.values()) == {"PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELED"}
+
+
+def test_a_failure_a_manual_retry_reopened_is_a_status_frame() -> None:
+    failed = ev(EventType.WORKFLOW_FAILED, {"status": "FAILED", "error": "boom"}, 8)
+    assert workflow().encode(failed, ends=False) == (
+        "workflow_status",
+        b'id: 8\nevent: workflow_status\ndata: {"status":"FAILED","event":"WORKFLOW_FAILED",'
+        b'"error":"boom","ts":"%s"}\n\n' % T.encode(),
+    )
+    retry = {"targetId": EXEC, "targetType": "workflow", "attempt": 1, "reason": None}
+    framed = workflow().encode(ev(EventType.RETRY_REQUESTED, retry, 9))
+    assert framed is not None and framed[1].startswith(
+        b'id: 9\nevent: workflow_status\ndata: {"status":"RUNNING","step":"RETRY_REQUESTED",'
+    )

@@ -23,7 +23,7 @@ from runstream.api.native.streams import respond
 from runstream.api.v0.executions import ERRORS, PREFIX, ExecId, load, org_of, tally
 from runstream.api.v0.kinds import is_text
 from runstream.api.v0.usage import UsageTally, started_by
-from runstream.model import Snapshot
+from runstream.model import Event, Snapshot
 from runstream.observability import metrics
 from runstream.observability.streamlog import StreamStats
 from runstream.streaming.redis_tokens import TokenChannel
@@ -173,6 +173,12 @@ def router(family: Family) -> APIRouter:
     return routes
 
 
+async def _ends(engine: Engine, event: Event) -> bool:
+    """Whether a terminal event closes the log: a manual retry may have reopened a failure."""
+    status, last_seq = await engine.store.log_position(event.execution_id)
+    return status.is_terminal and last_seq <= event.seq
+
+
 def _allows(wanted: frozenset[str] | None, name: str) -> bool:
     return wanted is None or name in wanted
 
@@ -200,10 +206,11 @@ async def _frames(
                 # complete.usage sums the whole log, the part before the resume point too.
                 prefix = await usage.upto(engine, snapshot.id, after)
                 encoder.usage = add_usage(prefix, encoder.usage or {})
-            framed = encoder.encode(event)
+            ends = event.is_terminal and await _ends(engine, event)
+            framed = encoder.encode(event, ends=ends)
             keep = framed is not None and _allows(wanted, framed[0])
             yield str(event.seq), framed[1] if framed is not None and keep else None
-            if event.is_terminal:
+            if ends:
                 return
     finally:
         if stop is not None:

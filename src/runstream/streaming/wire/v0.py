@@ -166,17 +166,21 @@ class Encoder:
         self.usage = usage
         """The ``usage`` counters summed so far (None: none yet)."""
 
-    def encode(self, event: Event) -> Frame | None:
-        """The frame for ``event``, or None when it has none (``WORKFLOW_CREATED``)."""
-        body = self._body(event)
+    def encode(self, event: Event, *, ends: bool = True) -> Frame | None:
+        """The frame for ``event``, or None when it has none (``WORKFLOW_CREATED``).
+
+        ``ends=False`` says a terminal event is not the end of the log: a manual retry
+        followed the failure, so it is a status frame (``FAILED``) rather than ``error``.
+        """
+        body = self._body(event, ends)
         if body is None:
             return None
         name, data = body
         return name, frame(id=str(event.seq), event=name, data=data)
 
-    def _body(self, event: Event) -> tuple[str, str | bytes] | None:
+    def _body(self, event: Event, ends: bool) -> tuple[str, str | bytes] | None:
         type, data = event.type, event.data
-        if event.is_terminal:
+        if event.is_terminal and ends:
             return self._end(event)
         if type == EventType.TOKEN and self.stream.text:
             return "llm_chunk", data if isinstance(data, str) else orjson.dumps(data).decode()
@@ -201,6 +205,8 @@ class Encoder:
 
     def _status(self, event: Event, ts: str) -> dict[str, Any]:
         status = "RUNNING" if self.started else "PENDING"
+        if event.is_terminal:
+            status = "FAILED"  # a failure that a manual retry reopened
         step = _step(event)
         if step is None:
             return {"status": status, "step": event.type, "data": event.data, "ts": ts}
