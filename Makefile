@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench bench-peers clean
+.PHONY: demo test lint types unit docs docs-serve bench bench-peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,20 +12,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The Node examples of the docs (EventSource) need their npm packages.
+NODE_EXAMPLES := docs/examples/node/node_modules/.installed
+$(NODE_EXAMPLES): docs/examples/node/package.json docs/examples/node/package-lock.json
+	cd docs/examples/node && npm ci --no-audit --no-fund --silent
+	touch $@
+
 demo: $(STAMP)
 	$(BIN)/runstream demo
 
-test: lint types unit
+test: lint types unit docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench docs/examples
-	$(BIN)/ruff format --check src tests bench docs/examples
+	$(BIN)/ruff check src tests bench docs/examples docs/hooks
+	$(BIN)/ruff format --check src tests bench docs/examples docs/hooks
 
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(NODE_EXAMPLES)
 	$(BIN)/pytest
+
+# The docs site (MkDocs Material) in site/; strict: a broken link or a missing page fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # Benchmarks against a real `runstream serve` on 127.0.0.1 (bench/README.md); < 10 minutes.
 bench: $(STAMP)
@@ -42,4 +55,4 @@ bench-peers: $(STAMP) $(PEERS)/.installed
 	$(BIN)/python bench/compare_peers.py --peers-python $(PEERS)/bin/python
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site docs/examples/node/node_modules

@@ -141,6 +141,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("store_url", "RUNSTREAM_STORE", str),
     ("store_url", "RUNSTREAM_STORE_URL", str),
     ("bus_url", "RUNSTREAM_BUS", str),
+    ("bus_url", "RUNSTREAM_REDIS_URL", str),
     ("worker", "RUNSTREAM_WORKER", _bool),
     ("worker", "RUNSTREAM_NO_WORKER", _not),
     ("concurrency", "RUNSTREAM_CONCURRENCY", _int),

@@ -97,11 +97,12 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], within: float) 
 
 
 @asynccontextmanager
-async def serving(store_url: str, **overrides: Any) -> AsyncIterator[Live]:
-    """Run engine and server on ``store_url`` for the duration of the block, then stop both."""
+async def serving(store_url: str, *, flows: rs.App = app, **overrides: Any) -> AsyncIterator[Live]:
+    """Run engine and server (of ``flows``) on ``store_url`` for the duration of the block,
+    then stop both."""
     settings = replace(FAST, store_url=store_url, **overrides)
     async with (
-        rs.Engine(app, store=settings.store_url) as engine,
+        rs.Engine(flows, store=settings.store_url) as engine,
         serve_engine(engine, settings) as uvicorn_server,
     ):
         base_url = f"http://127.0.0.1:{uvicorn_server.port}"

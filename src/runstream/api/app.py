@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from runstream import Engine
-from runstream.api import errors, metrics
+from runstream.api import errors, metrics, v0
 from runstream.api.native import executions, streams
 from runstream.config import Settings
 from runstream.model import ExecutionType
@@ -40,6 +40,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         title="runstream",
         description=_DESCRIPTION,
         version="0.1.0",
+        lifespan=v0.lifespan,
         # One span per request (when an OpenTelemetry SDK is configured), nothing more:
         # Prometheus has the metrics, our own logs the rest.
         telemetry={"operation_spans": False, "metrics": False, "logs": False},
@@ -52,6 +53,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.include_router(executions.router(ExecutionType.WORKFLOW))
     app.include_router(executions.router(ExecutionType.TASK))
     app.include_router(streams.router)
+    app.include_router(v0.router())
     app.include_router(metrics.router)
     app.add_middleware(metrics.HttpMetrics)
     if settings.cors_origins:

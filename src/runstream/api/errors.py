@@ -100,6 +100,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     param = ".".join(str(part) for part in first["loc"][1:]) or str(
         first["loc"][0] if first["loc"] else "request"
     )
+    if first.get("type") == "json_invalid":
+        param = "body"  # loc holds the offset of the syntax error, not a parameter
     return error_response(400, "invalid_parameter", f"{param}: {first['msg']}", param)
 
 

@@ -117,6 +117,14 @@ def serve(
         ),
     ] = None,
     concurrency: Concurrency = None,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            "--bus",
+            envvar="RUNSTREAM_BUS",
+            help="Redis URL (redis://host:port): text chunks also go to stream:tokens:<id>.",
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", envvar="RUNSTREAM_LOG_LEVEL", help="Uvicorn's log level.")
     ] = "info",
@@ -125,7 +133,14 @@ def serve(
     # FastAPI loads only in the commands that serve: client commands start twice as fast.
     from runstream.api.server import serve as serve_api
 
-    config = settings(store_url=store, host=host, port=port, worker=worker, concurrency=concurrency)
+    config = settings(
+        store_url=store,
+        host=host,
+        port=port,
+        worker=worker,
+        concurrency=concurrency,
+        bus_url=bus,
+    )
     engine = engine_for(load_app(app), config)
     base = f"http://{config.host}:{config.port}"
     stderr.print(

@@ -95,6 +95,7 @@ class Engine:
         self._worker: AttemptRunner | None = None
         self._timer_wake: Signal | None = None
         self._loops: list[asyncio.Task[None]] = []
+        self._observers: list[Callable[[Sequence[Event]], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
     async def __aenter__(self) -> Engine:
@@ -156,6 +157,18 @@ class Engine:
     def on_events(self, events: Sequence[Event]) -> None:
         self.hub.publish(events)
         accounting.count(events)
+        for observer in self._observers:
+            try:
+                observer(events)
+            except Exception:
+                # An observer's bug must not break the commit path it is told about.
+                log.exception("commit observer %r failed", observer)
+
+    def observe(self, observer: Callable[[Sequence[Event]], None]) -> Callable[[], None]:
+        """Call ``observer`` with every batch of events this process commits, in commit
+        order, on the event loop (it must not block); returns a function that stops it."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
 
     def on_wake(self, what: frozenset[Wake]) -> None:
         if self._runner is not None and "workflows" in what:

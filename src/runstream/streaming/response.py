@@ -33,11 +33,13 @@ from runstream.streaming.wire.sse import frame
 logger = logging.getLogger(__name__)
 
 Item = tuple[str, bytes | None]
-"""An SSE id and the frame to send, or ``None`` when the event is filtered out."""
+"""An SSE id and the frame to send, or ``None`` when the event is filtered out.
+
+An empty id marks a frame that is not in the log (it has no ``id:`` line and leaves
+the resume point alone)."""
 
 _BATCH_BYTES: Final = 64 * 1024
 _QUEUE_ITEMS: Final = 256
-HEARTBEAT: Final = b": keep-alive\n\n"
 
 
 class StreamRegistry:
@@ -122,6 +124,15 @@ class Feed:
         except asyncio.QueueEmpty:
             return None
 
+    def offer(self, item: Item) -> bool:
+        """Queue an item that does not come from the source (a frame that is not in the
+        log) if there is room; False when it was dropped."""
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            return False
+        return True
+
     def nudge(self) -> None:
         """Wake a reader waiting in ``get`` with ``BEAT``, unless items are waiting anyway."""
         if self._queue.empty():
@@ -175,7 +186,10 @@ class EventStreamResponse(Response):
         settings: Settings,
         registry: StreamRegistry,
         stats: StreamStats | None = None,
+        *,
+        heartbeat: str = "keep-alive",
     ) -> None:
+        """``heartbeat`` is the comment sent on a quiet stream (the v0 API says ``ping``)."""
         self.status_code = 200
         self.background = None
         self.init_headers(
@@ -189,6 +203,7 @@ class EventStreamResponse(Response):
         self._feed = feed
         self._settings = settings
         self._registry = registry
+        self._heartbeat_comment = heartbeat
         self._pending_id: str | None = None
         self._stats = stats
         self._frames = 0
@@ -270,18 +285,18 @@ class EventStreamResponse(Response):
                     self._pending_id = id
                 else:
                     batch += data
-                    self._pending_id = None
                     self._frames += 1
-                    self._last_id = id
+                    if id:
+                        self._pending_id = None
+                        self._last_id = id
             ready = self._feed.get_nowait() if len(batch) < _BATCH_BYTES else None
             if ready is None:
                 return bytes(batch), False
             item = ready
 
     def _heartbeat(self) -> bytes:
-        if self._pending_id is None:
-            return HEARTBEAT
-        block, self._pending_id = frame(comment="keep-alive", id=self._pending_id), None
+        block = frame(comment=self._heartbeat_comment, id=self._pending_id)
+        self._pending_id = None
         return block
 
     def _tail(self, ending: Ending) -> bytes:

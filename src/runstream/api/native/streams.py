@@ -142,7 +142,7 @@ async def stream_consolidated(
     # Children may still be finishing after the root's terminal event: run to the end.
     feed = Feed(_frames(pairs, wanted, request.app.state.frame_bodies))
     stats = StreamStats("native", org, snapshot.id, resume_id=cursor)
-    return await _respond(request, feed, stats, finished=snapshot.status.is_terminal, param=param)
+    return await respond(request, feed, stats, finished=snapshot.status.is_terminal, param=param)
 
 
 async def _stream_log(
@@ -165,13 +165,23 @@ async def _stream_log(
     bodies = request.app.state.frame_bodies
     feed = Feed(_frames(pairs, wanted, bodies, live_after=snapshot.last_seq))
     stats = StreamStats("native", org, snapshot.id, resume_id=raw)
-    return await _respond(request, feed, stats, finished=finished, param=param)
+    return await respond(request, feed, stats, finished=finished, param=param)
 
 
-async def _respond(
-    request: Request, feed: Feed, stats: StreamStats, *, finished: bool, param: str
+async def respond(
+    request: Request,
+    feed: Feed,
+    stats: StreamStats,
+    *,
+    finished: bool,
+    param: str,
+    heartbeat: str = "keep-alive",
 ) -> Response:
-    """The stream, or 204 when a finished execution has nothing left to send."""
+    """The stream, or 204 when a finished execution has nothing left to send.
+
+    ``param`` names the resume parameter a source error is blamed on; ``heartbeat`` is
+    the comment sent on a quiet stream.
+    """
     settings: Settings = request.app.state.settings
     registry: StreamRegistry = request.app.state.streams
     try:
@@ -184,7 +194,7 @@ async def _respond(
     except BaseException:
         await feed.aclose()
         raise
-    return EventStreamResponse(feed, settings, registry, stats)
+    return EventStreamResponse(feed, settings, registry, stats, heartbeat=heartbeat)
 
 
 def _parse_types(raw: str | None) -> TypeFilter | None:
