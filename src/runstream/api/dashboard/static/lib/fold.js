@@ -114,6 +114,7 @@ function emptyTask(id, kind) {
         text: "",
         progress: null,
         data: [],
+        output: null,
         createdAtMs: null,
         updatedAtMs: null,
     };
@@ -288,8 +289,11 @@ class Draft {
             task.status = type === "TASK_COMPLETED" ? "COMPLETED" : type === "TASK_CANCELLED" ? "CANCELLED" : willRetry ? "PENDING" : "FAILED";
             task.error = d.error;
             task.willRetry = willRetry;
-            if (type === "TASK_COMPLETED")
-                task.progress = task.progress === null ? null : 1;
+            if (type === "TASK_COMPLETED") {
+                task.output = d.output ?? null;
+                if (task.progress !== null)
+                    task.progress = 1;
+            }
             const outcome = type === "TASK_COMPLETED" ? "COMPLETED" : type === "TASK_CANCELLED" ? "CANCELLED" : "FAILED";
             if (attempt > 0)
                 this.setAttempt(task, attempt, { status: outcome, endedAtMs: ts, error: d.error });

@@ -4,7 +4,7 @@
  */
 /** Incremental parser; `lastEventId` also moves on id-only frames, which dispatch nothing. */
 export class SSEParser {
-    /** The resume point: the last `id:` seen, with or without data. */
+    /** The resume point: the id of the last complete frame, with or without data. */
     lastEventId = "";
     /** The server's `retry:` hint in ms, if it sent one. */
     retryMs = null;
@@ -13,6 +13,9 @@ export class SSEParser {
     event = "";
     data = [];
     hasData = false;
+    // An `id:` counts only once its frame is complete (a blank line): a frame cut short by
+    // a dropped connection must be received again.
+    idBuffer = null;
     /** Parse a chunk of text; returns the messages it completed. */
     feed(chunk) {
         const out = [];
@@ -61,7 +64,7 @@ export class SSEParser {
                 break;
             case "id":
                 if (!value.includes("\0"))
-                    this.lastEventId = value;
+                    this.idBuffer = value;
                 break;
             case "retry":
                 if (/^\d+$/.test(value))
@@ -70,6 +73,9 @@ export class SSEParser {
         }
     }
     dispatch(out) {
+        if (this.idBuffer !== null)
+            this.lastEventId = this.idBuffer;
+        this.idBuffer = null;
         if (this.hasData) {
             out.push({ event: this.event || "message", data: this.data.join("\n"), id: this.lastEventId });
         }

@@ -77,7 +77,10 @@ export class ExecutionStream {
         this.wake?.();
         this.setStatus("closed");
     }
-    /** The events from now on; iteration ends with the stream (and throws if it failed). */
+    /**
+     * The events from now on; iteration ends with the stream (and throws if it failed).
+     * Leaving the loop early (`break`, an exception) closes the stream.
+     */
     async *[Symbol.asyncIterator]() {
         const queue = [];
         let notify = null;
@@ -101,6 +104,7 @@ export class ExecutionStream {
         }
         finally {
             this.listeners.delete(listener);
+            this.close();
         }
     }
     isOver() {
