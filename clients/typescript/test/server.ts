@@ -60,15 +60,19 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
   const dir = mkdtempSync(join(tmpdir(), "runstream-ts-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  let log = "";
   const launch = (): ChildProcess => {
     const clean = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith("RUNSTREAM_")),
     );
-    return spawn(runstreamBin(), ["serve", "stories:app", "--port", String(port), "--log-level", "warning"], {
+    const child = spawn(runstreamBin(), ["serve", "stories:app", "--port", String(port), "--log-level", "warning"], {
       cwd: APPS,
       env: { ...clean, PYTHONPATH: APPS, RUNSTREAM_STORE: `sqlite:///${join(dir, "runstream.db")}`, ...env },
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio: ["ignore", "ignore", "pipe"],
     });
+    // The banner and any traceback, shown only if the server fails to start.
+    child.stderr?.setEncoding("utf8").on("data", (text: string) => (log += text));
+    return child;
   };
   const stopChild = async (child: ChildProcess): Promise<void> => {
     if (child.exitCode !== null) return;
@@ -79,7 +83,9 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
     clearTimeout(timer);
   };
   let child = launch();
-  await waitListening(url, child);
+  await waitListening(url, child).catch((error: Error) => {
+    throw new Error(`${error.message}\n${log}`);
+  });
   return {
     url,
     port,
