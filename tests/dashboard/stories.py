@@ -99,26 +99,3 @@ async def shout(ctx: rs.TaskContext, text: str) -> str:
     for char in text.upper():
         ctx.token(char)
     return text.upper()
-
-
-@app.task()
-async def flood(ctx: rs.TaskContext, spec: dict[str, int]) -> int:
-    """Stream ``rate`` tokens per second for ``seconds`` seconds (the dashboard bench)."""
-    rate, seconds = spec.get("rate", 2000), spec.get("seconds", 10)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    sent = 0
-    while sent < rate * seconds:
-        due = int((loop.time() - start) * rate) + 1
-        while sent < min(due, rate * seconds):
-            ctx.token(f"t{sent} ")
-            sent += 1
-        await asyncio.sleep(0.005)
-    return sent
-
-
-@app.workflow()
-async def firehose(ctx: rs.WorkflowContext, spec: dict[str, int] | None) -> int:
-    """One task streaming tokens at a fixed rate (``{"rate": 2000, "seconds": 10}``)."""
-    sent: int = await ctx.task(flood, spec or {})
-    return sent

@@ -76,26 +76,63 @@ class TaskCard {
   }
 }
 
-/** Streamed text that grows by appending, and starts over when a new attempt begins. */
+const TAIL = 20000;
+
+/**
+ * Streamed text that grows by appending and starts over when a new attempt begins. Only
+ * the last TAIL characters stay in the page (laying out a huge text on every frame would
+ * stall it); "show all" lifts the cap.
+ */
 export class StreamedText {
   constructor(label) {
-    this.el = h("pre.stream-text", { hidden: true, "aria-label": label, tabindex: 0 });
+    this.pre = h("pre.stream-text", { "aria-label": label, tabindex: 0 });
+    this.more = h("button.link", { type: "button", onclick: () => this.showAll() }, "show all");
+    this.note = h("p.hint.elided", { hidden: true }, h("span"), " ", this.more);
+    this.el = h("div.streamed", { hidden: true }, this.note, this.pre);
+    this.text = "";
+    this.start = 0;
     this.length = 0;
     this.attempt = null;
+    this.capped = true;
   }
 
   update(text, attempt = null) {
+    this.text = text;
     if (attempt !== this.attempt || text.length < this.length) {
-      this.el.textContent = "";
-      this.length = 0;
       this.attempt = attempt;
+      this.redraw();
+      return;
     }
     if (text.length === this.length) return;
-    const follow = this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 24;
-    this.el.append(text.slice(this.length));
+    if (this.capped && text.length - this.start > TAIL * 1.5) {
+      this.redraw();
+      return;
+    }
+    const follow = this.atBottom();
+    this.pre.append(text.slice(this.length));
     this.length = text.length;
     this.el.hidden = false;
-    if (follow) this.el.scrollTop = this.el.scrollHeight;
+    if (follow) this.pre.scrollTop = this.pre.scrollHeight;
+  }
+
+  showAll() {
+    this.capped = false;
+    this.redraw();
+  }
+
+  atBottom() {
+    return this.pre.scrollHeight - this.pre.scrollTop - this.pre.clientHeight < 24;
+  }
+
+  redraw() {
+    const follow = this.length === 0 || this.atBottom();
+    this.start = this.capped ? Math.max(0, this.text.length - TAIL) : 0;
+    this.pre.textContent = this.text.slice(this.start);
+    this.length = this.text.length;
+    this.note.hidden = this.start === 0;
+    this.note.firstChild.textContent = `showing the last ${TAIL.toLocaleString()} of ${this.text.length.toLocaleString()} characters`;
+    this.el.hidden = this.text.length === 0;
+    if (follow) this.pre.scrollTop = this.pre.scrollHeight;
   }
 }
 
