@@ -4,7 +4,7 @@
 export class RunstreamApiError extends Error {
   /** The HTTP status (400, 404, 409, …). */
   readonly status: number;
-  /** The error code, e.g. `unknown_kind`, `not_found`, `conflict`. */
+  /** The error code, e.g. `unknown_kind`, `invalid_parameter`, `not_found`, `invalid_state`. */
   readonly code: string;
   /** The offending parameter, when the error names one. */
   readonly param: string | null;

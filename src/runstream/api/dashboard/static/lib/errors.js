@@ -3,7 +3,7 @@
 export class RunstreamApiError extends Error {
     /** The HTTP status (400, 404, 409, …). */
     status;
-    /** The error code, e.g. `unknown_kind`, `not_found`, `conflict`. */
+    /** The error code, e.g. `unknown_kind`, `invalid_parameter`, `not_found`, `invalid_state`. */
     code;
     /** The offending parameter, when the error names one. */
     param;
