@@ -72,6 +72,17 @@ def served(tmp_path: Path) -> Iterator[Served]:
         server.stop()
 
 
+@pytest.fixture
+def stories(tmp_path: Path) -> Iterator[Served]:
+    """The test app of tests/dashboard/stories.py (a workflow to retry, among others)."""
+    server = Served("stories:app", free_port(), tmp_path / "runstream.db")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():

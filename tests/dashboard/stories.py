@@ -99,3 +99,19 @@ async def shout(ctx: rs.TaskContext, text: str) -> str:
     for char in text.upper():
         ctx.token(char)
     return text.upper()
+
+
+@app.task()
+async def fragile_step(ctx: rs.TaskContext) -> str:
+    """Fail for good on the first attempt; a manual retry's attempt succeeds."""
+    if ctx.attempt == 1:
+        raise rs.TaskError("needs a fix", retryable=False)
+    ctx.token("fixed")
+    return "fixed"
+
+
+@app.workflow()
+async def fragile(ctx: rs.WorkflowContext) -> str:
+    """Fails until retried through ``POST …/retry``."""
+    result: str = await ctx.task(fragile_step)
+    return result

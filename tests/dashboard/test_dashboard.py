@@ -156,3 +156,22 @@ def test_a_token_from_the_page_url_goes_with_every_request(
     calls = [auth for url, auth in seen if url.endswith(started)]
     assert streams and all("token=tok123" in url for url in streams)
     assert calls == ["Bearer tok123"]
+
+
+def test_a_failed_workflow_is_retried_from_its_view(
+    stories: Served, page: tuple[Page, Console]
+) -> None:
+    browser, console = page
+    started = api(stories, "POST", "", {"kind": "fragile"})["id"]
+    browser.goto(f"{stories.url}/#/wf/{started}")
+    head = browser.locator(".execution-head")
+    expect(head.locator(".pill")).to_have_text("FAILED")
+    expect(browser.locator(".facts")).to_contain_text("needs a fix")
+    head.get_by_role("button", name="Retry").click()
+    expect(head.locator(".pill")).to_have_text("COMPLETED", timeout=10 * SECONDS)
+    expect(head.get_by_role("button", name="Retry")).to_be_hidden()
+    task = browser.locator(".task").filter(has_text="fragile_step")
+    expect(task.locator(".stream-text")).to_have_text("fixed")
+    expect(task.locator(".attempts")).to_contain_text("attempt 1 FAILED needs a fix")
+    expect(browser.locator(".timeline")).to_contain_text("RETRY_REQUESTED")
+    assert console.errors == []

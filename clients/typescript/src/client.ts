@@ -113,6 +113,15 @@ export class RunstreamClient {
     return this.call("POST", `${this.path(options.type ?? "workflow", id)}/cancel`, body);
   }
 
+  /** Run a `FAILED` execution again from where it failed (409 otherwise). */
+  retry(
+    id: string,
+    options: { type?: ExecutionType; reason?: string } = {},
+  ): Promise<{ attempt: number }> {
+    const body = options.reason === undefined ? {} : { reason: options.reason };
+    return this.call("POST", `${this.path(options.type ?? "workflow", id)}/retry`, body);
+  }
+
   /** Queue a message for the workflow's next `ctx.receive()`. */
   sendMessage(id: string, message: unknown): Promise<{ messageId: string }> {
     return this.call("POST", `${this.path("workflow", id)}/messages`, { message });

@@ -4,9 +4,10 @@
  *
  * Two transports: `EventSource` (browsers; a scoped token travels as `?token=`) and
  * `fetch` (Node, or whenever headers such as `Authorization` must be sent). The stream
- * ends after the execution's terminal event, when the server answers 204 (finished,
- * nothing left to send), on `close()`, or — with an error — on a 4xx answer or after
- * `maxAttempts` failed attempts in a row.
+ * ends when the server closes it after the execution's terminal event (a failure that a
+ * manual retry reopened is not the end: `RETRY_REQUESTED` and the new run follow), when
+ * the server answers 204 (finished, nothing left to send), on `close()`, or — with an
+ * error — on a 4xx answer or after `maxAttempts` failed attempts in a row.
  */
 
 import { decodeFrame, Positions } from "./decode.js";
@@ -216,12 +217,17 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
     this.setStatus("open");
     const parser = new SSEParser();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    // The server closes the stream after the terminal event: reading to the close (rather
+    // than stopping at the event) lets a retry that reopened the log come through.
+    let ended = false;
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         for (const message of parser.feed(value)) {
-          if (this.deliver(message.event, message.data, message.id)) return "finished";
+          const seen = this.deliver(message.event, message.data, message.id);
+          if (seen === "end") ended = true;
+          else if (seen === "reopened" || !this.consolidated) ended = false;
         }
         // An id-only frame (events filtered out by `types`) still moves the resume point.
         if (parser.lastEventId && parser.lastEventId !== this.lastEventId) {
@@ -232,7 +238,7 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
     } finally {
       this.abort.abort();
     }
-    return "dropped";
+    return ended ? "finished" : "dropped";
   }
 
   /**
@@ -269,22 +275,22 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
             end("dropped");
             return;
           }
-          if (this.deliver(type, String(event.data), event.lastEventId)) end("finished");
+          // After the terminal event the server closes the stream and the probe gets 204.
+          this.deliver(type, String(event.data), event.lastEventId);
         });
       }
     });
   }
 
-  /** Decode and hand out one frame; true when it was the terminal event. */
-  private deliver(event: string, data: string, id: string): boolean {
+  /** Decode and hand out one frame; says whether it ended or reopened the execution. */
+  private deliver(event: string, data: string, id: string): "end" | "reopened" | null {
     const decoded = decodeFrame(event, data, id, this.positions.advance(id));
     this.lastEventId = id;
     for (const listener of this.listeners) listener(decoded);
-    if (endsExecution(decoded, this.executionId) && decoded.source.path === "0") {
-      // Descendants of a consolidated stream may still be finishing: read on to the 204.
-      return !this.consolidated;
-    }
-    return false;
+    if (decoded.source.path !== "0") return null;
+    if (endsExecution(decoded, this.executionId)) return "end";
+    if (decoded.type === "RETRY_REQUESTED" && decoded.data.targetId === this.executionId) return "reopened";
+    return null;
   }
 
   /** The URL with the query an `EventSource` needs (it cannot send headers). */

@@ -153,6 +153,8 @@ export interface RetrySnapshot {
   targetId: string;
   targetType: string;
   attempt: number | null;
+  /** Why, as given to `POST …/retry`. */
+  reason?: string | null;
 }
 
 /** The data each lifecycle event carries. */

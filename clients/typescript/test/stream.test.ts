@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { RunstreamApiError, RunstreamClient, type StreamEvent } from "runstream";
+import { foldEvents, initialState, rootView, RunstreamApiError, RunstreamClient, type StreamEvent, tasksOf } from "runstream";
 
 import { cuttingFetch } from "./cut.js";
 import { type Server, startServer } from "./server.js";
@@ -197,4 +197,25 @@ test("types= filters frames and a filtered stream still resumes", async () => {
   assert.equal(events.at(-1)?.type, "WORKFLOW_COMPLETED");
   const ids = events.map((e) => e.id);
   assert.equal(new Set(ids).size, ids.length);
+});
+
+test("a failure reopened by a manual retry is read through, not taken for the end", async () => {
+  const started = await client.startWorkflow("fragile");
+  const first = await collect(client.stream(started.id));
+  assert.equal(first.at(-1)?.type, "WORKFLOW_FAILED");
+
+  assert.deepEqual(await client.retry(started.id, { reason: "deployed the fix" }), { attempt: 1 });
+  const resumed = await collect(client.stream(started.id, { after: first.at(-1)!.id }));
+  assert.equal(resumed[0]?.type, "RETRY_REQUESTED");
+  assert.equal(resumed.at(-1)?.type, "WORKFLOW_COMPLETED");
+
+  const whole = await collect(client.stream(started.id));
+  assert.deepEqual(seqs(whole), range(1, first.length + resumed.length));
+  assert.ok(whole.findIndex((e) => e.type === "WORKFLOW_FAILED") < whole.findIndex((e) => e.type === "RETRY_REQUESTED"));
+  const state = foldEvents(initialState(started.id), whole);
+  const root = rootView(state)!;
+  assert.equal(root.status, "COMPLETED");
+  const [step] = tasksOf(root);
+  assert.deepEqual(step?.attempts.map((a) => a.status), ["FAILED", "COMPLETED"]);
+  assert.equal(step?.text, "fixed");
 });

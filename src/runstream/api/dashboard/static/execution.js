@@ -15,7 +15,17 @@ import { createTree } from "./panels/tasks.js";
 export function mountExecution(main, type, id) {
   const api = client();
   let state = initialState(id);
-  const header = createHeader({ type, id, onCancel: () => api.cancel(id, { type, reason: "cancelled from the dashboard" }) });
+  const header = createHeader({
+    type,
+    id,
+    onCancel: () => api.cancel(id, { type, reason: "cancelled from the dashboard" }),
+    onRetry: async () => {
+      await api.retry(id, { type, reason: "retried from the dashboard" });
+      // The stream ended with the failure; the retry's events follow it in the same log.
+      stream.close();
+      stream = follow(state.lastEventId);
+    },
+  });
   const tree = createTree();
   const facts = createFacts();
   const timeline = createTimeline();
@@ -79,7 +89,11 @@ export function mountExecution(main, type, id) {
       schedule();
     },
   };
-  const stream = type === "workflow" ? api.streamConsolidated(id, options) : api.stream(id, { ...options, type });
+  const follow = (after) => {
+    const resume = { ...options, ...(after ? { after } : {}) };
+    return type === "workflow" ? api.streamConsolidated(id, resume) : api.stream(id, { ...resume, type });
+  };
+  let stream = follow("");
   // Durations of running things tick even when no event arrives.
   const ticker = setInterval(() => document.hidden || schedule(), 1000);
 

@@ -66,6 +66,11 @@ export class RunstreamClient {
         const body = options.reason === undefined ? {} : { reason: options.reason };
         return this.call("POST", `${this.path(options.type ?? "workflow", id)}/cancel`, body);
     }
+    /** Run a `FAILED` execution again from where it failed (409 otherwise). */
+    retry(id, options = {}) {
+        const body = options.reason === undefined ? {} : { reason: options.reason };
+        return this.call("POST", `${this.path(options.type ?? "workflow", id)}/retry`, body);
+    }
     /** Queue a message for the workflow's next `ctx.receive()`. */
     sendMessage(id, message) {
         return this.call("POST", `${this.path("workflow", id)}/messages`, { message });

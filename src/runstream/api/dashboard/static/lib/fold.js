@@ -242,6 +242,14 @@ class Draft {
             case "CANCELLATION_REQUESTED":
                 view.cancelRequested = true;
                 return;
+            case "RETRY_REQUESTED":
+                // A manual retry reopens a failed execution; the new run's events follow.
+                if (event.data.targetId === view.id) {
+                    view.status = "RUNNING";
+                    view.error = null;
+                    view.output = null;
+                }
+                return;
             case "STATE_SET":
                 view.state = { ...view.state, [event.data.key]: event.data.value ?? null };
                 return;

@@ -12,32 +12,37 @@ const CONNECTION = {
   failed: "disconnected",
 };
 
-export function createHeader({ type, id, onCancel }) {
+export function createHeader({ type, id, onCancel, onRetry }) {
   const title = h("h1.title-kind", {}, "…");
   const pill = statusPill("PENDING");
   const connection = h("span.connection", { dataset: { state: "connecting" } }, CONNECTION.connecting);
   const cancel = h("button.danger", { type: "button" }, "Cancel");
+  const retry = h("button.primary", { type: "button", hidden: true, title: "run it again from where it failed" }, "Retry");
   const problem = h("p.problem", { role: "alert", hidden: true });
   const started = h("span");
   const took = h("span");
   const worker = h("span");
   const phase = h("span.phase", { hidden: true });
-  cancel.addEventListener("click", async () => {
-    cancel.disabled = true;
-    try {
-      await onCancel();
-      problem.hidden = true;
-    } catch (error) {
-      problem.textContent = `cancel failed: ${explain(error)}`;
-      problem.hidden = false;
-      cancel.disabled = false;
-    }
-  });
+  const act = (button, call, what) =>
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await call();
+        problem.hidden = true;
+      } catch (error) {
+        problem.textContent = `${what} failed: ${explain(error)}`;
+        problem.hidden = false;
+      } finally {
+        button.disabled = false;
+      }
+    });
+  act(cancel, onCancel, "cancel");
+  act(retry, onRetry, "retry");
   const el = h(
     "header.execution-head",
     {},
     h("a.back", { href: "#/" }, "← Executions"),
-    h("div.title-row", {}, h("span.badge", {}, type === "task" ? "task" : "workflow"), title, pill, phase, h("span.spacer"), connection, cancel),
+    h("div.title-row", {}, h("span.badge", {}, type === "task" ? "task" : "workflow"), title, pill, phase, h("span.spacer"), connection, retry, cancel),
     h("div.meta", {}, idLabel(id), h("span.sep", {}, "·"), started, h("span.sep", {}, "·"), took, worker),
     problem,
   );
@@ -55,6 +60,7 @@ export function createHeader({ type, id, onCancel }) {
       setStatus(pill, view.status);
       const done = isTerminal(view.status);
       cancel.hidden = done || view.cancelRequested;
+      retry.hidden = view.status !== "FAILED";
       const phaseValue = view.state.phase;
       const text = phaseValue === undefined ? "" : `phase: ${typeof phaseValue === "string" ? phaseValue : JSON.stringify(phaseValue)}`;
       if (text !== stateText) {

@@ -22,6 +22,7 @@ function detail(entry, state) {
   if (type.startsWith("TIMER_")) return `${where}${d.timerId}`;
   if (type === "OPERATION_COMPLETED") return `${where}${d.operationId}`;
   if (type === "CANCELLATION_REQUESTED") return `${where}${d.reason ?? ""}`;
+  if (type === "RETRY_REQUESTED") return `${where}manual retry ${d.attempt ?? ""}${d.reason ? ` · ${d.reason}` : ""}`;
   return where + (typeof d === "object" ? Object.values(d).map((v) => show(v)).join(" · ") : show(d));
 }
 
