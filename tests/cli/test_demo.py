@@ -38,6 +38,7 @@ def test_the_demo_shows_everything_and_completes() -> None:
     assert output["summary"].startswith("Summary: Durable execution")
     assert len({e["id"] for e in events}) == len(events)
     assert "curl -N http://127.0.0.1:" in done.stderr
+    assert f"/#/wf/{root}" in done.stderr, "the dashboard URL"
     assert f"/workflow-executions/{root}/stream/consolidated" in done.stderr
     assert "/promises/approval/resolve" in done.stderr
     assert f"COMPLETED showcase {root}" in done.stderr

@@ -9,8 +9,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from runstream import Engine
-from runstream.api import errors, metrics, v0
-from runstream.api.native import executions, streams
+from runstream.api import dashboard, errors, metrics, v0
+from runstream.api.native import executions, kinds, streams
 from runstream.config import Settings
 from runstream.model import ExecutionType
 from runstream.streaming.frames import FrameBodies
@@ -53,9 +53,11 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.include_router(executions.router(ExecutionType.WORKFLOW))
     app.include_router(executions.router(ExecutionType.TASK))
     app.include_router(streams.router)
+    app.include_router(kinds.router)
     app.include_router(v0.router())
     app.include_router(metrics.router)
     app.add_middleware(metrics.HttpMetrics)
+    dashboard.install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -85,7 +85,7 @@ async def _demo(
         try:
             async with Client(url) as client:
                 started = await client.start("showcase", {"topic": topic})
-                _announce(console, url, started.id, store_url)
+                _announce(console, url, started.id, store_url, keep_serving)
                 code = await _showcase(client, started.id, console, json_lines, serving)
             if keep_serving and not serving.done():
                 console.print(f"still serving at {url} (Ctrl-C stops it)", soft_wrap=True)
@@ -125,15 +125,24 @@ async def _showcase(
     return follower.report(final)
 
 
-def _announce(console: Console, url: str, execution_id: str, store_url: str) -> None:
+def _announce(
+    console: Console, url: str, execution_id: str, store_url: str, keep_serving: bool
+) -> None:
     api = f"{url}/api/orgs/default/workflow-executions/{execution_id}"
     console.print(
         f"[bold]runstream demo[/]: serving {url} (store {escape(store_url)})\n"
-        f"started workflow [bold]showcase[/] {execution_id}; watch the same stream with:\n"
+        f"started workflow [bold]showcase[/] {execution_id}; watch it live in a browser:\n"
+        f"  [bold]{url}/#/wf/{execution_id}[/]   [dim]# the dashboard (all executions: {url}/)[/]\n"
+        f"or follow the same stream with:\n"
         f"  curl -N {api}/stream\n"
         f"  curl -N {api}/stream/consolidated   [dim]# with the child workflow[/]\n"
         f"  curl {api}   [dim]# snapshot[/]\n"
         f"  {url}/docs   [dim]# API docs[/]\n"
-        f"  runstream follow {execution_id} --url {url}\n",
+        f"  runstream follow {execution_id} --url {url}\n"
+        + (
+            ""
+            if keep_serving
+            else "[dim](the server stops with the demo; --keep-serving keeps it up)[/]\n"
+        ),
         soft_wrap=True,
     )

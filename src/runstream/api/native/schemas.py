@@ -160,3 +160,17 @@ class ErrorBody(_Out):
     """The body of every error response."""
 
     error: ErrorDetail
+
+
+class KindInfo(_Out):
+    """A registered workflow or task."""
+
+    name: str
+    description: str = Field(description="First paragraph of its docstring; may be empty.")
+
+
+class Kinds(_Out):
+    """What the server's app can run."""
+
+    workflows: list[KindInfo]
+    tasks: list[KindInfo]
