@@ -18,8 +18,8 @@ _LIFECYCLE = '{"type":"Event","event":"WORKFLOW_'
 
 
 def client_for(server: Server, size: int = 64) -> HttpClient:
-    """A pooled JSON client for ``server``."""
-    return HttpClient(HOST, server.port, size=size)
+    """A pooled JSON client for ``server`` (with its API key when auth is on)."""
+    return HttpClient(HOST, server.port, size=size, headers=server.headers)
 
 
 async def start_workflow(http: HttpClient, kind: str, input: Any = None) -> str:
@@ -56,7 +56,13 @@ async def open_stream(
     """Open the workflow's ``/stream`` and wait for the response head (see ``SseClient``)."""
     path = f"{WORKFLOWS}/{execution_id}/stream"
     client = await connect(
-        HOST, server.port, path, last_event_id=last_event_id, on_frame=on_frame, record=record
+        HOST,
+        server.port,
+        path,
+        last_event_id=last_event_id,
+        on_frame=on_frame,
+        record=record,
+        headers=server.headers,
     )
     await client.opened
     return client

@@ -43,9 +43,12 @@ class _Connection:
 class HttpClient:
     """Requests to one ``host:port``, at most ``size`` at once."""
 
-    def __init__(self, host: str, port: int, *, size: int = 64) -> None:
+    def __init__(
+        self, host: str, port: int, *, size: int = 64, headers: dict[str, str] | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self._headers = headers or {}
         self._slots = asyncio.Semaphore(size)
         self._idle: list[_Connection] = []
         self._host_header = f"{host}:{port}".encode()
@@ -57,7 +60,9 @@ class HttpClient:
         async with self._slots:
             conn = await self._connection()
             try:
-                status, payload, keep = await self._exchange(conn, method, path, body, headers)
+                status, payload, keep = await self._exchange(
+                    conn, method, path, body, self._headers | (headers or {})
+                )
             except BaseException:
                 conn.close()
                 raise

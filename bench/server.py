@@ -40,6 +40,13 @@ class Server:
     port: int
     directory: Path
     """Holds ``bench.db`` and ``server.log``."""
+    api_key: str | None = None
+    """The key clients send when the server runs with ``--auth keys``."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What every request to this server carries (its credential, if any)."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     @property
     def pid(self) -> int:
@@ -107,7 +114,7 @@ def _environment(overrides: Mapping[str, str]) -> dict[str, str]:
 
 async def _wait_ready(server: Server) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
-    client = HttpClient(HOST, server.port, size=1)
+    client = HttpClient(HOST, server.port, size=1, headers=server.headers)
     try:
         while True:
             if server.process.returncode is not None:
@@ -155,16 +162,47 @@ async def stop(server: Server) -> int:
         raise
 
 
+async def _create_key(directory: Path) -> str:
+    """``runstream keys create`` on the server's store, before it starts; the new key."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "runstream.cli.main",
+        "keys",
+        "create",
+        "--org",
+        "default",
+        "--name",
+        "bench",
+        "--store",
+        f"sqlite:///{directory / 'bench.db'}",
+        cwd=ROOT,
+        env=_environment({}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"runstream keys create failed: {err.decode()[-1000:]}")
+    return out.decode().strip()
+
+
 @contextlib.asynccontextmanager
-async def running(env: Mapping[str, str] | None = None) -> AsyncIterator[Server]:
+async def running(
+    env: Mapping[str, str] | None = None, *, auth: str = "none"
+) -> AsyncIterator[Server]:
     """A fresh server (new SQLite file, free port) for the duration of the block.
 
     Args:
         env: ``RUNSTREAM_*`` settings for the server, e.g. the heartbeat interval.
+        auth: ``keys`` runs it with ``--auth keys`` and a key for org ``default``, which
+            the drivers send with every request (``Server.headers``).
     """
     with tempfile.TemporaryDirectory(prefix="runstream-bench-") as tmp:
         directory = Path(tmp)
         port = free_port()
+        api_key = await _create_key(directory) if auth == "keys" else None
+        env = {**(env or {}), "RUNSTREAM_AUTH": auth}
         with (directory / "server.log").open("wb") as log:
             process = await asyncio.create_subprocess_exec(
                 *_command(directory, port),
@@ -174,7 +212,7 @@ async def running(env: Mapping[str, str] | None = None) -> AsyncIterator[Server]
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        server = Server(process, port, directory)
+        server = Server(process, port, directory, api_key)
         try:
             await _wait_ready(server)
             yield server

@@ -230,6 +230,7 @@ async def connect(
     last_event_id: str | None = None,
     on_frame: FrameHandler | None = None,
     record: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> SseClient:
     """Open a stream; await ``client.opened`` for the status and ``client.done`` for its end."""
     lines = [
@@ -238,6 +239,7 @@ async def connect(
         "Accept: text/event-stream",
         "Cache-Control: no-cache",
     ]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     if last_event_id is not None:
         lines.append(f"Last-Event-ID: {last_event_id}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()

@@ -6,6 +6,10 @@ workflow's ``/stream``; each measures receive − send per event. The clients on
 and store the bytes while the stream runs and parse them afterwards, so with 100
 connections in one process the last one served is not stamped late by the parsing of the
 others. SPEC §9: with 100 open streams p50 ≤ 5 ms and p99 ≤ 50 ms.
+
+Each ``auth`` mode gets its own server in the same run: ``none`` (figures ``n1``,
+``n100``), then ``keys`` (``--auth keys``, every request and stream carrying an API key;
+figures under ``auth_keys``), so the cost of auth on streams is measured side by side.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class Params:
     interval_s: float = 0.010
     duration_s: float = 5.0
     delay_s: float = 1.0
+    auth: tuple[str, ...] = ("none", "keys")
 
 
 def params(quick: bool) -> Params:
@@ -103,30 +108,32 @@ async def measure(
 
 async def run(p: Params) -> Figures:
     figures: Figures = {}
-    async with running() as server:
-        http = driver.client_for(server)
-        try:
-            await driver.run_to_end(server, http, "trivial", 0)  # warm-up
-            for clients in p.clients:
-                figures[f"n{clients}"] = await measure(
-                    server,
-                    http,
-                    clients,
-                    interval_s=p.interval_s,
-                    duration_s=p.duration_s,
-                    delay_s=p.delay_s,
-                )
-        finally:
-            await http.aclose()
+    for auth in p.auth:
+        group = figures if auth == "none" else figures.setdefault(f"auth_{auth}", {})
+        async with running(auth=auth) as server:
+            http = driver.client_for(server)
+            try:
+                await driver.run_to_end(server, http, "trivial", 0)  # warm-up
+                for clients in p.clients:
+                    group[f"n{clients}"] = await measure(
+                        server,
+                        http,
+                        clients,
+                        interval_s=p.interval_s,
+                        duration_s=p.duration_s,
+                        delay_s=p.delay_s,
+                    )
+            finally:
+                await http.aclose()
     return figures
 
 
 SCENARIO = Scenario(
     name="latency",
-    summary="data event every 10 ms → N SSE clients; receive − send per event",
+    summary="data event every 10 ms → N SSE clients; receive − send per event; auth off and on",
     params=params,
     run=run,
-    timeout_s=lambda p: len(p.clients) * (p.delay_s + p.duration_s + 30) + 30,
+    timeout_s=lambda p: len(p.auth) * (len(p.clients) * (p.delay_s + p.duration_s + 30) + 30),
     headlines=(
         Headline("N=1 p50", "n1.p50_ms", "ms"),
         Headline("N=1 p99", "n1.p99_ms", "ms"),
@@ -135,10 +142,17 @@ SCENARIO = Scenario(
         Headline("N=100 p99", "n100.p99_ms", "ms"),
         Headline("N=100 max", "n100.max_ms", "ms"),
         Headline("N=100 every event to every client", "n100.all_received"),
+        Headline("auth keys N=100 p50", "auth_keys.n100.p50_ms", "ms"),
+        Headline("auth keys N=100 p99", "auth_keys.n100.p99_ms", "ms"),
+        Headline("auth keys N=100 connect", "auth_keys.n100.connect_s", "s"),
+        Headline("auth none N=100 connect", "n100.connect_s", "s"),
     ),
     floors=(
         Floor("n100.p50_ms", 5.0),
         Floor("n100.p99_ms", 50.0),
         Floor("n100.all_received", True),
+        Floor("auth_keys.n100.p50_ms", 5.0),
+        Floor("auth_keys.n100.p99_ms", 50.0),
+        Floor("auth_keys.n100.all_received", True),
     ),
 )

@@ -10,7 +10,11 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+AuthMode = Literal["none", "keys"]
+"""``none``: anyone who reaches the port may do anything (embedded default); ``keys``:
+every API request carries an API key or a stream token (SPEC §10)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,16 @@ class Settings:
     """Default ``poll_ms`` of the v0 API streams (250..2000)."""
     shutdown_timeout_seconds: float = 5.0
     """Longest wait for open connections to finish when the server stops."""
+    auth: AuthMode = "none"
+    """How API requests are authenticated: ``none`` or ``keys`` (docs/security.md)."""
+    max_body_bytes: int = 1024 * 1024
+    """Largest request body accepted (chunked bodies included); larger ones get 413."""
+    max_message_bytes: int = 256 * 1024
+    """Largest message (its JSON encoding) a workflow accepts; larger ones get 413."""
+    max_streams: int = 10_000
+    """Open streams one process serves at once; more get 429 with ``Retry-After``."""
+    max_streams_per_org: int = 1_000
+    """Open streams of one organisation in one process; more get 429."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -71,6 +85,11 @@ class Settings:
             raise ValueError(f"retry_ms must not be negative, got {self.retry_ms}")
         if not 250 <= self.poll_ms <= 2000:
             raise ValueError(f"poll_ms must be within 250..2000, got {self.poll_ms}")
+        if self.auth not in ("none", "keys"):
+            raise ValueError(f"auth must be none or keys, got {self.auth!r}")
+        for name in ("max_body_bytes", "max_message_bytes", "max_streams", "max_streams_per_org"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +151,13 @@ def _not(raw: str) -> bool:
     return not _bool(raw)
 
 
+def _auth(raw: str) -> str:
+    lowered = raw.lower()
+    if lowered not in ("none", "keys"):
+        raise ValueError(f"expected none or keys, got {raw!r}")
+    return lowered
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
 
@@ -161,4 +187,9 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("poll_ms", "RUNSTREAM_STREAM_POLL_MS", _int),
     ("poll_ms", "STREAM_POLL_MS_DEFAULT", _int),
     ("shutdown_timeout_seconds", "RUNSTREAM_SHUTDOWN_TIMEOUT_SECONDS", _seconds),
+    ("auth", "RUNSTREAM_AUTH", _auth),
+    ("max_body_bytes", "RUNSTREAM_MAX_BODY_BYTES", _int),
+    ("max_message_bytes", "RUNSTREAM_MAX_MESSAGE_BYTES", _int),
+    ("max_streams", "RUNSTREAM_MAX_STREAMS", _int),
+    ("max_streams_per_org", "RUNSTREAM_MAX_STREAMS_PER_ORG", _int),
 )

@@ -10,6 +10,7 @@ The tree::
             ├── UnknownKind            no workflow or task registered under that name
             ├── InvalidState           wrong state for the request (e.g. finished)
             ├── StoreError             the store failed (driver errors translated)
+            ├── TooManyStreams         a stream limit is reached (per process or per org)
             ├── LeaseLost              a result from an expired or superseded lease
             ├── NonDeterminismError    code diverged from its history (names the step)
             ├── TaskError              raised by task code to fail an attempt
@@ -61,6 +62,19 @@ class InvalidState(RunstreamError):
 
 class StoreError(RunstreamError):
     """The store failed; the driver's error is the ``__cause__``."""
+
+
+class TooManyStreams(RunstreamError):
+    """Opening one more stream would pass a limit; the client may retry later."""
+
+    def __init__(self, scope: str, limit: int, retry_after: int) -> None:
+        where = "this server" if scope == "process" else f"organisation {scope!r}"
+        super().__init__(f"too many open streams for {where} (limit {limit}); retry later")
+        self.scope = scope
+        """``process``, or the organisation whose limit was reached."""
+        self.limit = limit
+        self.retry_after = retry_after
+        """Seconds a client should wait before trying again."""
 
 
 class LeaseLost(RunstreamError):

@@ -130,7 +130,11 @@ async def test_task_executions(shared: Live) -> None:
 
 async def test_openapi_documents_the_streams(shared: Live) -> None:
     schema = (await shared.http.get("/openapi.json")).json()
-    stream_paths = [p for p in schema["paths"] if "/stream" in p and p.startswith("/api/orgs/")]
+    stream_paths = [
+        p
+        for p in schema["paths"]
+        if p.startswith("/api/orgs/") and p.endswith(("/stream", "/consolidated"))
+    ]
     assert len(stream_paths) == 3
     for path in stream_paths:
         operation = schema["paths"][path]["get"]

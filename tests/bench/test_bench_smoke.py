@@ -57,8 +57,7 @@ def test_quick_latency_and_throughput(tmp_path: Path) -> None:
     assert "runstream benchmarks" in done.stdout
 
     latency = _load(tmp_path / "latency.json")["median"]
-    for group in ("n1", "n100"):
-        figures = latency[group]
+    for figures in (latency["n1"], latency["n100"], *latency["auth_keys"].values()):
         assert figures["all_received"] is True
         assert figures["out_of_order"] == 0
         assert figures["count"] == figures["emitted"] * figures["clients"] > 0

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from runstream import Engine
 from runstream.api import dashboard, errors, metrics, v0
-from runstream.api.native import executions, kinds, streams
+from runstream.api.auth import Authenticator, authorize, watching
+from runstream.api.limits import BodyLimit
+from runstream.api.native import executions, kinds, streams, tokens
 from runstream.config import Settings
 from runstream.model import ExecutionType
 from runstream.streaming.frames import FrameBodies
-from runstream.streaming.response import StreamRegistry
+from runstream.streaming.registry import StreamRegistry
 from runstream.streaming.wire import native
 
 _DESCRIPTION = """\
@@ -29,48 +34,77 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     Args:
         engine: The engine executions are started on and read from.
-        settings: Stream timing and CORS; defaults when omitted.
+        settings: Stream timing, CORS, auth mode and limits; defaults when omitted.
 
     The app keeps the engine on ``app.state.engine``, the settings on
-    ``app.state.settings`` and the open-stream registry (with the ``in_flight``
-    gauge) on ``app.state.streams``.
+    ``app.state.settings``, the open-stream registry (with the ``in_flight`` gauge and
+    the stream limits) on ``app.state.streams`` and the credentials on ``app.state.auth``.
+    Every route depends on ``auth.authorize``: a router included here is guarded by
+    being included.
     """
     settings = settings or Settings()
+    auth = Authenticator(engine.store, settings)
+    registry = StreamRegistry(
+        max_streams=settings.max_streams,
+        max_per_org=settings.max_streams_per_org,
+        retry_after=max(1, math.ceil(settings.retry_ms / 1000)),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with watching(auth, registry), v0.lifespan(app):
+            yield
+
     app = FastAPI(
         title="runstream",
         description=_DESCRIPTION,
         version="0.1.0",
-        lifespan=v0.lifespan,
+        dependencies=[Depends(authorize)],
+        lifespan=lifespan,
         # One span per request (when an OpenTelemetry SDK is configured), nothing more:
         # Prometheus has the metrics, our own logs the rest.
         telemetry={"operation_spans": False, "metrics": False, "logs": False},
     )
     app.state.engine = engine
     app.state.settings = settings
-    app.state.streams = StreamRegistry()
+    app.state.auth = auth
+    app.state.streams = registry
     app.state.frame_bodies = FrameBodies(native.body)
     errors.install(app)
-    app.include_router(executions.router(ExecutionType.WORKFLOW))
-    app.include_router(executions.router(ExecutionType.TASK))
+    for type in ExecutionType:
+        app.include_router(executions.router(type))
+        app.include_router(tokens.router(type))
     app.include_router(streams.router)
     app.include_router(kinds.router)
     app.include_router(v0.router())
     app.include_router(metrics.router)
     app.add_middleware(metrics.HttpMetrics)
     dashboard.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Last-Event-ID"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["Retry-After", "WWW-Authenticate"],
         )
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema without the 422 responses: validation errors here are 400s."""
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+_LIMITS = {
+    "401": "No valid API key or stream token (with `--auth keys`).",
+    "403": "The credential belongs to another organisation, or is a stream token used "
+    "for something other than reading its own execution.",
+    "413": "The request body is larger than the server accepts.",
+}
+
+
+def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """FastAPI's schema without the 422 responses (validation errors here are 400s), with
+    the auth and limit errors every operation may answer, and the credentials it takes."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,
@@ -80,8 +114,27 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         )
         for operations in schema["paths"].values():
             for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                for status, description in _LIMITS.items():
+                    responses.setdefault(status, {"description": description, "content": _ERROR})
+                if "text/event-stream" in str(responses.get("200", {}).get("content", {})):
+                    responses["429"] = {
+                        "description": "Too many open streams (`Retry-After` says when to retry).",
+                        "content": _ERROR,
+                    }
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
+        if settings.auth == "keys":
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "`rs_…` API key"},
+                "streamToken": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "token",
+                    "description": "Read-only stream token (`POST …/stream-tokens`).",
+                },
+            }
+            schema["security"] = [{"apiKey": []}, {"streamToken": []}]
         app.openapi_schema = schema
     return app.openapi_schema

@@ -8,6 +8,7 @@ stack trace.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from runstream.errors import (
     InvalidState,
     RunstreamError,
     StoreError,
+    TooManyStreams,
     UnknownKind,
 )
 
@@ -30,6 +32,7 @@ STATUS: dict[type[RunstreamError], tuple[int, str]] = {
     UnknownKind: (400, "unknown_kind"),
     InvalidState: (409, "invalid_state"),
     StoreError: (503, "store_unavailable"),
+    TooManyStreams: (429, "too_many_streams"),
 }
 """Status and error code of each runstream error the API lets through; subclasses inherit."""
 
@@ -37,12 +40,22 @@ STATUS: dict[type[RunstreamError], tuple[int, str]] = {
 class HttpError(Exception):
     """A request refused at the HTTP edge, before the engine is asked."""
 
-    def __init__(self, status: int, code: str, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.param = param
+        self.headers = headers or {}
+        """Extra response headers (``WWW-Authenticate`` on a 401)."""
 
 
 def bad_request(param: str, message: str) -> HttpError:
@@ -58,13 +71,22 @@ def status_of(exc: RunstreamError) -> tuple[int, str]:
     return 500, "internal"
 
 
-def error_response(status: int, code: str, message: str, param: str | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    param: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """The JSON error body every failing request gets."""
     body: dict[str, Any] = {"code": code, "message": message}
     if param is not None:
         body["param"] = param
     return Response(
-        orjson.dumps({"error": body}), status_code=status, media_type="application/json"
+        orjson.dumps({"error": body}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -79,7 +101,7 @@ def install(app: FastAPI) -> None:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HttpError)
-    return error_response(exc.status, exc.code, exc.message, exc.param)
+    return error_response(exc.status, exc.code, exc.message, exc.param, exc.headers)
 
 
 async def _runstream_error(request: Request, exc: Exception) -> Response:
@@ -90,6 +112,8 @@ async def _runstream_error(request: Request, exc: Exception) -> Response:
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         message = "the store is unavailable" if code == "store_unavailable" else "internal error"
         return error_response(status, code, message)
+    if isinstance(exc, TooManyStreams):
+        return error_response(status, code, str(exc), headers={"Retry-After": str(exc.retry_after)})
     return error_response(status, code, str(exc))
 
 
@@ -107,8 +131,10 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import logging
 import math
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -31,7 +34,9 @@ from runstream import Engine
 from runstream.api.app import create_app
 from runstream.config import Settings
 from runstream.observability import metrics, streamlog
-from runstream.streaming.response import StreamRegistry
+from runstream.streaming.registry import StreamRegistry
+
+log = logging.getLogger(__name__)
 
 
 class StreamingServer(uvicorn.Server):
@@ -85,14 +90,42 @@ class StreamingServer(uvicorn.Server):
         self._stuck_since = stuck
 
 
+class RedactTokens(logging.Filter):
+    """Hide the value of ``token=`` in access-log lines: stream tokens travel in URLs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+_TOKEN = re.compile(r"([?&]token=)[^&\s]*", re.IGNORECASE)
+
+
+def exposed(host: str) -> bool:
+    """True when ``host`` is reachable from other machines (not a loopback address)."""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def server(
     engine: Engine, settings: Settings, *, log_level: str = "info", access_log: bool = True
 ) -> StreamingServer:
     """A server for the API of ``engine`` on ``settings.host:settings.port``.
 
+    Logs a warning when it would serve other machines with auth off, and keeps stream
+    tokens out of the access log.
+
     Args:
         engine: An engine the caller opens before serving and closes after.
-        settings: Bind address, stream timing, CORS and shutdown timeout.
+        settings: Bind address, stream timing, CORS, auth, limits and shutdown timeout.
         log_level: Uvicorn's log level.
         access_log: Log one line per request.
     """
@@ -103,9 +136,19 @@ def server(
         port=settings.port,
         log_level=log_level,
         access_log=access_log,
+        ws_max_size=settings.max_body_bytes,
         # Uvicorn takes whole seconds; streams themselves end at once on shutdown.
         timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_timeout_seconds)),
     )
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+    if settings.auth == "none" and exposed(settings.host):
+        log.warning(
+            "auth is off and the server binds %s: anyone who can reach it can read and "
+            "steer every execution; use --auth keys (docs/security.md)",
+            settings.host,
+        )
     return StreamingServer(config, app.state.streams, settings)
 
 

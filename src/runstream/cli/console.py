@@ -93,8 +93,9 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     except ServerUnavailable as exc:
         fail(str(exc), ExitCode.UNAVAILABLE)
     except ApiError as exc:
+        hint = " (give an API key: --api-key or RUNSTREAM_API_KEY)" if exc.status == 401 else ""
         fail(
-            f"the server answered {exc.status}: {exc.message}",
+            f"the server answered {exc.status}: {exc.message}{hint}",
             ExitCode.UNAVAILABLE if exc.status >= 500 else ExitCode.USAGE,
         )
     except InvalidState as exc:

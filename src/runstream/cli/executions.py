@@ -16,7 +16,7 @@ from rich.table import Table
 
 from runstream.cli.console import is_tty, print_json, run, stderr, stdout
 from runstream.cli.follow import Consolidated, Follower, Types, follow_and_exit
-from runstream.cli.options import DEFAULT_ORG, Json, Org, Url, json_value
+from runstream.cli.options import DEFAULT_ORG, ApiKey, Json, Org, Url, json_value
 from runstream.cli.view import STATUS_STYLE, compact
 from runstream.client import DEFAULT_URL, Client
 from runstream.model import Snapshot, Status
@@ -32,9 +32,9 @@ app = typer.Typer(
 )
 
 
-def _call(url: str, org: str, action: Callable[[Client], Awaitable[T]]) -> T:
+def _call(url: str, org: str, api_key: str | None, action: Callable[[Client], Awaitable[T]]) -> T:
     async def call() -> T:
-        async with Client(url, org) as client:
+        async with Client(url, org, api_key=api_key) as client:
             return await action(client)
 
     return run(call())
@@ -103,6 +103,7 @@ def start(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Start an execution and print its id (with --follow: watch it and exit as `follow`)."""
     value = json_value(input, "--input") if input is not None else None
@@ -110,7 +111,7 @@ def start(
     async def begin(client: Client) -> Snapshot:
         return await (client.start_task if task else client.start)(kind, value)
 
-    snapshot = _call(url, org, begin)
+    snapshot = _call(url, org, api_key, begin)
     if not follow:
         if json:
             print_json(snapshot.to_json())
@@ -121,7 +122,7 @@ def start(
         return
     stderr.print(f"[dim]started {escape(kind)}[/] {snapshot.id}")
     follower = Follower(
-        Client(url, org),
+        Client(url, org, api_key=api_key),
         snapshot.id,
         types=types,
         consolidated=consolidated,
@@ -146,7 +147,7 @@ def list_executions(
         typer.Option("--task", envvar="RUNSTREAM_TASK", help="List standalone task executions."),
     ] = False,
     limit: Annotated[
-        int, typer.Option("--limit", envvar="RUNSTREAM_LIMIT", min=1, max=500, help="Page size.")
+        int, typer.Option("--limit", envvar="RUNSTREAM_LIMIT", min=1, max=1000, help="Page size.")
     ] = 20,
     cursor: Annotated[
         str | None,
@@ -155,11 +156,13 @@ def list_executions(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """List executions, newest first."""
     page = _call(
         url,
         org,
+        api_key,
         lambda c: c.list_executions(
             task=task, status=status, kind=kind, limit=limit, cursor=cursor
         ),
@@ -188,9 +191,10 @@ def get(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Show an execution: status, input, output, tasks, state, promises, children."""
-    show(_call(url, org, lambda c: c.get(execution_id)), json=json)
+    show(_call(url, org, api_key, lambda c: c.get(execution_id)), json=json)
 
 
 @app.command()
@@ -204,9 +208,10 @@ def events(
     ] = 1000,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Print stored events as JSON lines, with every field (taskId, attempt, ts)."""
-    page = _call(url, org, lambda c: c.events(execution_id, after=after, limit=limit))
+    page = _call(url, org, api_key, lambda c: c.events(execution_id, after=after, limit=limit))
     for event in page.items:
         print_json(event.to_json())
     if page.has_more:
@@ -224,9 +229,10 @@ def cancel(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Cancel an execution with its tasks, timers and children (idempotent)."""
-    show(_call(url, org, lambda c: c.cancel(execution_id, reason)), json=json)
+    show(_call(url, org, api_key, lambda c: c.cancel(execution_id, reason)), json=json)
 
 
 @app.command()
@@ -244,6 +250,7 @@ def retry(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Run a FAILED execution again from where it failed, keeping what succeeded.
 
@@ -255,7 +262,7 @@ def retry(
         failed = await client.get(execution_id)
         return failed, await client.retry(execution_id, reason)
 
-    failed, attempt = _call(url, org, request)
+    failed, attempt = _call(url, org, api_key, request)
     # The failed log was closed, so the retry's events start right after its last seq.
     after = str(failed.last_seq)
     if not follow:
@@ -269,7 +276,9 @@ def retry(
             )
         return
     stderr.print(f"[dim]retry {attempt} of {escape(failed.kind)}[/] {failed.id}")
-    follower = Follower(Client(url, org), failed.id, after=after, json_lines=json or not is_tty())
+    follower = Follower(
+        Client(url, org, api_key=api_key), failed.id, after=after, json_lines=json or not is_tty()
+    )
     follow_and_exit(follower, cancel=False)
 
 
@@ -283,10 +292,11 @@ def send(
     ] = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Send a message to a workflow's ctx.receive(); prints the message id."""
     value: Any = message if text else json_value(message, "MESSAGE")
-    print(_call(url, org, lambda c: c.send_message(execution_id, value)))
+    print(_call(url, org, api_key, lambda c: c.send_message(execution_id, value)))
 
 
 @app.command()
@@ -297,10 +307,14 @@ def resolve(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Resolve a workflow's promise (the first settlement wins)."""
     resolved = json_value(value, "VALUE")
-    show(_call(url, org, lambda c: c.resolve_promise(execution_id, name, resolved)), json=json)
+    show(
+        _call(url, org, api_key, lambda c: c.resolve_promise(execution_id, name, resolved)),
+        json=json,
+    )
 
 
 @app.command()
@@ -311,6 +325,7 @@ def reject(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Reject a workflow's promise."""
-    show(_call(url, org, lambda c: c.reject_promise(execution_id, name, error)), json=json)
+    show(_call(url, org, api_key, lambda c: c.reject_promise(execution_id, name, error)), json=json)

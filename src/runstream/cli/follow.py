@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.markup import escape
 
 from runstream.cli.console import ExitCode, exit_code, is_tty, print_json, run, stderr, stdout
-from runstream.cli.options import DEFAULT_ORG, Json, Org, Url
+from runstream.cli.options import DEFAULT_ORG, ApiKey, Json, Org, Url
 from runstream.cli.view import STATUS_STYLE, FollowView, compact
 from runstream.client import DEFAULT_URL, Client
 from runstream.model import Snapshot, Status
@@ -122,7 +122,8 @@ async def _following(follower: Follower) -> Snapshot:
 
 
 async def _cancel(follower: Follower) -> None:
-    async with Client(follower.client.url, follower.client.org) as client:
+    following = follower.client
+    async with Client(following.url, following.org, api_key=following.api_key) as client:
         await client.cancel(follower.execution_id, reason="cancelled from runstream follow")
 
 
@@ -143,6 +144,7 @@ def follow(
     json: Json = False,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
+    api_key: ApiKey = None,
 ) -> None:
     """Follow an execution live until it ends; exit 0 if it completed, 1 failed, 3 cancelled.
 
@@ -150,7 +152,7 @@ def follow(
     with --json): one JSON event per line on stdout. Ctrl-C detaches; the execution runs on.
     """
     follower = Follower(
-        Client(url, org),
+        Client(url, org, api_key=api_key),
         execution_id,
         after=after,
         types=types,

@@ -8,6 +8,7 @@ from runstream.cli.demo import demo
 from runstream.cli.executions import app as executions
 from runstream.cli.executions import start
 from runstream.cli.follow import follow
+from runstream.cli.keys import app as keys
 from runstream.cli.serve import serve, worker
 from runstream.cli.status import status
 
@@ -25,6 +26,7 @@ app.command("run")(start)
 app.command("follow")(follow)
 app.command("status")(status)
 app.add_typer(executions)
+app.add_typer(keys)
 
 
 def main() -> None:

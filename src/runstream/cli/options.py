@@ -20,6 +20,16 @@ Url = Annotated[
     str, typer.Option("--url", envvar="RUNSTREAM_URL", help="Base URL of the runstream server.")
 ]
 Org = Annotated[str, typer.Option("--org", envvar="RUNSTREAM_ORG", help="Organisation to act in.")]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="RUNSTREAM_API_KEY",
+        help="API key for a server run with --auth keys (prefer the variable: flags "
+        "show up in the process list).",
+        show_default=False,
+    ),
+]
 Json = Annotated[
     bool,
     typer.Option(

@@ -125,6 +125,16 @@ def serve(
             help="Redis URL (redis://host:port): text chunks also go to stream:tokens:<id>.",
         ),
     ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth",
+            envvar="RUNSTREAM_AUTH",
+            help="none: no credentials (default; bind 127.0.0.1 only) or keys: every "
+            "request needs an API key (`runstream keys create`) or a stream token.",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", envvar="RUNSTREAM_LOG_LEVEL", help="Uvicorn's log level.")
     ] = "info",
@@ -133,6 +143,8 @@ def serve(
     # FastAPI loads only in the commands that serve: client commands start twice as fast.
     from runstream.api.server import serve as serve_api
 
+    if auth is not None and auth.lower() not in ("none", "keys"):
+        raise typer.BadParameter(f"expected none or keys, not {auth!r}", param_hint="--auth")
     config = settings(
         store_url=store,
         host=host,
@@ -140,12 +152,14 @@ def serve(
         worker=worker,
         concurrency=concurrency,
         bus_url=bus,
+        auth=auth.lower() if auth else None,
     )
     engine = engine_for(load_app(app), config)
     base = f"http://{config.host}:{config.port}"
     stderr.print(
         f"[bold]runstream[/] serving [bold]{escape(app)}[/] on {base} "
-        f"(store {escape(config.store_url)}, worker {'on' if config.worker else 'off'}); "
+        f"(store {escape(config.store_url)}, worker {'on' if config.worker else 'off'}, "
+        f"auth {config.auth}); "
         f"API docs at {base}/docs"
     )
     run(serve_api(engine, config, log_level=log_level.lower()))

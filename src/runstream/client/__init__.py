@@ -13,7 +13,7 @@ Example::
 from runstream.client.client import DEFAULT_URL, Client
 from runstream.client.errors import ApiError, ServerUnavailable
 from runstream.client.events import StreamEvent
-from runstream.client.responses import EventPage, ExecutionPage
+from runstream.client.responses import EventPage, ExecutionPage, StreamToken
 from runstream.client.sse import ServerSentEvent, SSEParser
 from runstream.client.stream import EventStream, Reconnect
 
@@ -29,4 +29,5 @@ __all__ = [
     "ServerSentEvent",
     "ServerUnavailable",
     "StreamEvent",
+    "StreamToken",
 ]

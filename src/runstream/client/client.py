@@ -13,8 +13,10 @@ from runstream.client.errors import ServerUnavailable, error_from_response
 from runstream.client.responses import (
     EventPage,
     ExecutionPage,
+    StreamToken,
     event_page_from_json,
     execution_page_from_json,
+    stream_token_from_json,
 )
 from runstream.client.stream import EventStream, Reconnect
 from runstream.errors import ExecutionFailed, ExecutionNotFound
@@ -43,6 +45,7 @@ class Client:
         url: str = DEFAULT_URL,
         org: str = "default",
         *,
+        api_key: str | None = None,
         timeout: float = 10.0,
         read_timeout: float = 60.0,
         reconnect: Reconnect | None = None,
@@ -52,6 +55,8 @@ class Client:
         Args:
             url: The server's base URL.
             org: The organisation every request acts in.
+            api_key: Sent as ``Authorization: Bearer`` to a server run with ``--auth keys``
+                (a stream token works too, for reading its one execution).
             timeout: Seconds to connect and to wait for a JSON answer.
             read_timeout: Seconds a stream may stay silent before it reconnects; keep it
                 above the server's heartbeat interval (15 s by default).
@@ -59,10 +64,13 @@ class Client:
         """
         self.url = url.rstrip("/")
         self.org = org
+        self.api_key = api_key
+        """The credential sent with every request, if any."""
         self._reconnect = reconnect or Reconnect()
         self._http = httpx.AsyncClient(
             base_url=f"{self.url}/api/orgs/{quote(org, safe='')}",
             timeout=httpx.Timeout(timeout, read=read_timeout),
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
         )
         self._json_timeout = timeout
         self._types: dict[str, ExecutionType] = {}
@@ -172,6 +180,28 @@ class Client:
             consolidated=consolidated,
             reconnect=self._reconnect,
         )
+
+    async def stream_token(
+        self,
+        execution_id: str,
+        *,
+        ttl_seconds: int | None = None,
+        types: Iterable[str] | None = None,
+    ) -> StreamToken:
+        """Mint a read-only token for one execution, to hand to a browser.
+
+        Args:
+            execution_id: The workflow or task execution the token reads.
+            ttl_seconds: Its lifetime, 1..86400 (the server's default: 3600).
+            types: Restrict it to these event types (names as for ``stream``'s ``types``).
+        """
+        path = f"{await self._path(execution_id)}/stream-tokens"
+        body: dict[str, Any] = {}
+        if ttl_seconds is not None:
+            body["ttlSeconds"] = ttl_seconds
+        if types is not None:
+            body["types"] = list(types)
+        return stream_token_from_json(await self._call("POST", path, execution_id, json=body))
 
     async def result(self, execution_id: str) -> Any:
         """Wait for the execution to end and return its output; raises ``ExecutionFailed``."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from runstream.model import (
     Event,
@@ -28,6 +30,25 @@ class EventPage:
     next_after: int
     """Pass as ``after`` to read on."""
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StreamToken:
+    """A read-only token for one execution's streams (``Client.stream_token``)."""
+
+    token: str
+    """Pass as ``?token=`` (e.g. to a browser's ``EventSource``) or as a Bearer credential."""
+    expires_at: datetime
+    """When it stops working (UTC)."""
+
+    def stream_url(self, url: str) -> str:
+        """``url`` (a stream URL) with the token as its ``token`` query parameter."""
+        return f"{url}{'&' if '?' in url else '?'}token={quote(self.token, safe='')}"
+
+
+def stream_token_from_json(body: dict[str, Any]) -> StreamToken:
+    """A ``StreamToken`` from the API's ``{"token", "expiresAt"}``."""
+    return StreamToken(body["token"], datetime.fromisoformat(body["expiresAt"]))
 
 
 def event_from_json(body: dict[str, Any]) -> Event:

@@ -100,6 +100,7 @@ class EventStream:
             opened = time.monotonic()
             streaming = delivered = False
             failure: Exception | None = None
+            retry_after = 0.0
             headers = {"Accept": "text/event-stream"}
             if self.last_event_id not in ("", "0"):
                 headers["Last-Event-ID"] = self.last_event_id
@@ -114,6 +115,7 @@ class EventStream:
                         if reply.status_code < 500 and reply.status_code != 429:
                             raise error
                         failure = error
+                        retry_after = _seconds(reply.headers.get("retry-after"))
                     else:
                         streaming = True
                         parser = SSEParser()
@@ -145,8 +147,16 @@ class EventStream:
                 if failures > self._reconnect.max_attempts:
                     url = f"{str(self._http.base_url).rstrip('/')}{path}"
                     raise _gave_up(url, failure, failures) from failure
-                await asyncio.sleep(self._reconnect.delay(failures))
+                await asyncio.sleep(max(self._reconnect.delay(failures), retry_after))
             self.reconnects += 1
+
+
+def _seconds(header: str | None) -> float:
+    """A ``Retry-After`` in seconds (its date form is not used by runstream), capped at 60."""
+    try:
+        return min(60.0, max(0.0, float(header or 0)))
+    except ValueError:
+        return 0.0
 
 
 def _gave_up(url: str, failure: Exception | None, attempts: int) -> Exception:

@@ -1,4 +1,4 @@
-"""Value objects shared by every layer: events, statuses, ids, retry policy."""
+"""Value objects shared by every layer: events, statuses, ids, retry policy, API keys."""
 
 from runstream.model.events import Event, EventType, NewEvent
 from runstream.model.execution import (
@@ -10,9 +10,11 @@ from runstream.model.execution import (
     TaskInfo,
 )
 from runstream.model.ids import is_uuid, new_id
+from runstream.model.keys import ApiKey
 from runstream.model.retry import RetryPolicy
 
 __all__ = [
+    "ApiKey",
     "ChildInfo",
     "Event",
     "EventType",

@@ -9,8 +9,14 @@ from runstream.store.base import Store, StoreListener
 __all__ = ["Store", "StoreListener", "open_store"]
 
 
-def open_store(url: str) -> Store:
-    """The store for ``url``: ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
+def open_store(url: str, *, exclusive: bool = True) -> Store:
+    """The store for ``url``: ``sqlite:///relative.db`` or ``sqlite:////absolute.db``.
+
+    Args:
+        url: Where the store lives.
+        exclusive: Hold the embedded store's one-process lock. ``False`` is for commands
+            that only manage API keys next to a running server (no engine runs on them).
+    """
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
         from runstream.store.sqlite import SqliteStore
@@ -18,5 +24,5 @@ def open_store(url: str) -> Store:
         prefix = "sqlite:///"
         if not url.startswith(prefix):
             raise ValueError(f"SQLite URLs look like sqlite:///path/to.db, not {url!r}")
-        return SqliteStore(url[len(prefix) :])
+        return SqliteStore(url[len(prefix) :], exclusive=exclusive)
     raise ValueError(f"unsupported store URL {url!r} (supported: sqlite:///path)")

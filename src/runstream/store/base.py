@@ -11,7 +11,15 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from runstream.model import Event, ExecutionType, NewEvent, RetryPolicy, Snapshot, Status
+from runstream.model import (
+    ApiKey,
+    Event,
+    ExecutionType,
+    NewEvent,
+    RetryPolicy,
+    Snapshot,
+    Status,
+)
 from runstream.observability.metrics import StoreFigures
 
 Wake = Literal["tasks", "workflows", "timers"]
@@ -339,3 +347,31 @@ class Store(ABC):
     async def fire_timers(self) -> float | None:
         """Fire every due timer (sleep: ``TIMER_FIRED``; wait timeouts resolve their step
         with a timeout) and return when the next one is due (epoch seconds) or None."""
+
+    # -- API keys and server secrets (SPEC §10) ------------------------------------------
+    @abstractmethod
+    async def create_key(self, key_id: str, org: str, name: str | None, hash: bytes) -> ApiKey:
+        """Record a new API key by its public id and the SHA-256 of the key (the key itself
+        is never stored); returns it with its creation time."""
+
+    @abstractmethod
+    async def find_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        """The key with that public id and its stored hash, revoked or not; None if unknown."""
+
+    @abstractmethod
+    async def list_keys(self, org: str | None = None) -> list[ApiKey]:
+        """Every key (of ``org`` when given), revoked ones included, ordered by org, creation
+        time, then id."""
+
+    @abstractmethod
+    async def revoke_key(self, key_id: str) -> ApiKey | None:
+        """Revoke a key (revoking twice keeps the first time); None if the id is unknown."""
+
+    @abstractmethod
+    async def touch_key(self, key_id: str) -> None:
+        """Record that the key was just used (``last_used_at``)."""
+
+    @abstractmethod
+    async def server_secret(self, name: str) -> bytes:
+        """The random secret called ``name``, created on first use; every process gets the
+        same bytes, before and after restarts."""

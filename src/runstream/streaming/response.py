@@ -1,12 +1,17 @@
 """The SSE response: first bytes at once, heartbeats, timeouts, and prompt clean-up.
 
-One open stream runs three tasks and stops at the first one to finish:
+One open stream runs four tasks and stops at the first one to finish:
 
 - the *writer* takes frames from the feed and sends them, each send bounded by
   ``send_timeout_seconds``; it stops after the last frame, on the idle or the
-  maximum connection time, or when a client stops reading (send timeout);
+  maximum connection time, when its credential expires, or when a client stops
+  reading (send timeout);
 - the *disconnect watcher* returns when the client goes away;
-- the *shutdown watcher* returns when the server asks every stream to finish.
+- the *shutdown watcher* returns when the server asks every stream to finish;
+- the *revocation watcher* returns when the API key that opened it is revoked.
+
+Each stream holds a ``Slot`` of the ``StreamRegistry`` (``registry.py``) from before its
+response starts until it ends, however it ends.
 
 A *feed* pulls ``(id, frame)`` items from the event source in a task of its own
 into a small queue, so a timeout never cancels the source mid-read. ``frame`` is
@@ -20,6 +25,8 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
+import time
 from collections.abc import AsyncIterator
 from typing import Final
 
@@ -28,6 +35,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from runstream.config import Settings
 from runstream.observability.streamlog import StreamStats
+from runstream.streaming.registry import Slot as Slot
+from runstream.streaming.registry import StreamRegistry as StreamRegistry
 from runstream.streaming.wire.sse import frame
 
 logger = logging.getLogger(__name__)
@@ -40,28 +49,6 @@ the resume point alone)."""
 
 _BATCH_BYTES: Final = 64 * 1024
 _QUEUE_ITEMS: Final = 256
-
-
-class StreamRegistry:
-    """The open streams of one app: the in-flight gauge and the signal to finish."""
-
-    def __init__(self) -> None:
-        self.in_flight = 0
-        """Streams currently open."""
-        self._closing = asyncio.Event()
-
-    @property
-    def closing(self) -> bool:
-        """True once ``close_all`` was called."""
-        return self._closing.is_set()
-
-    def close_all(self) -> None:
-        """Ask every open stream (and any opened later) to send its last frame and end."""
-        self._closing.set()
-
-    async def wait_closing(self) -> None:
-        """Return when ``close_all`` is called."""
-        await self._closing.wait()
 
 
 class _Signal(enum.Enum):
@@ -168,6 +155,8 @@ class Ending(enum.Enum):
     SHUTDOWN = "server shutting down"
     DISCONNECTED = "client disconnected"
     SLOW = "client not reading"
+    REVOKED = "access revoked"
+    EXPIRED = "access expired"
 
 
 class EventStreamResponse(Response):
@@ -184,7 +173,7 @@ class EventStreamResponse(Response):
         self,
         feed: Feed,
         settings: Settings,
-        registry: StreamRegistry,
+        slot: Slot,
         stats: StreamStats | None = None,
         *,
         heartbeat: str = "keep-alive",
@@ -202,7 +191,7 @@ class EventStreamResponse(Response):
         )
         self._feed = feed
         self._settings = settings
-        self._registry = registry
+        self._slot = slot
         self._heartbeat_comment = heartbeat
         self._pending_id: str | None = None
         self._stats = stats
@@ -213,27 +202,30 @@ class EventStreamResponse(Response):
         """Set once the stream has ended."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self._registry.in_flight += 1
         if self._stats is not None:
             self._stats.opened()
         try:
             self.ending = await self._run(receive, send)
         finally:
-            await self._feed.aclose()
-            self._registry.in_flight -= 1
-            if self._stats is not None:
-                self._stats.closed((self.ending or Ending.DISCONNECTED).value)
+            try:
+                await self._feed.aclose()
+            finally:
+                self._slot.release()
+                if self._stats is not None:
+                    self._stats.closed((self.ending or Ending.DISCONNECTED).value)
 
     async def _run(self, receive: Receive, send: Send) -> Ending:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         # The retry hint goes out at once so clients and proxies see the stream open.
         if not await self._deliver(send, frame(retry=self._settings.retry_ms)):
             return Ending.SLOW
-        watchdog = _Watchdog(self._settings, self._feed)
+        watchdog = _Watchdog(self._settings, self._feed, self._slot.expires_at)
         writer = asyncio.create_task(self._write(send, watchdog), name="runstream-sse-writer")
         gone = asyncio.create_task(_disconnected(receive), name="runstream-sse-disconnect")
-        closing = asyncio.create_task(self._registry.wait_closing(), name="runstream-sse-close")
-        tasks = (writer, gone, closing)
+        registry = self._slot.registry
+        closing = asyncio.create_task(registry.wait_closing(), name="runstream-sse-close")
+        revoked = asyncio.create_task(self._slot.wait_revoked(), name="runstream-sse-revoked")
+        tasks = (writer, gone, closing, revoked)
         watchdog.watch(writer)
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -246,8 +238,10 @@ class EventStreamResponse(Response):
             ending = watchdog.ending
         elif writer in done:
             ending = writer.result()
+        elif gone in done:
+            ending = Ending.DISCONNECTED
         else:
-            ending = Ending.DISCONNECTED if gone in done else Ending.SHUTDOWN
+            ending = Ending.SHUTDOWN if closing in done else Ending.REVOKED
         if ending is Ending.SLOW:
             logger.warning("disconnecting an SSE client that stopped reading")
         if ending not in (Ending.DISCONNECTED, Ending.SLOW):
@@ -329,12 +323,16 @@ class _Watchdog:
     hangs is noticed on time.
     """
 
-    def __init__(self, settings: Settings, feed: Feed) -> None:
+    def __init__(self, settings: Settings, feed: Feed, expires_at: float | None = None) -> None:
         self._settings = settings
         self._feed = feed
         self._loop = asyncio.get_running_loop()
         now = self._loop.time()
         self._max_at = now + settings.max_connection_seconds
+        self._expires_at = math.inf
+        if expires_at is not None:
+            # Wall clock to loop clock: a token's expiry is an epoch time.
+            self._expires_at = now + (expires_at - time.time())
         self.last_activity = now
         """When the last event arrived (heartbeats do not count)."""
         self.last_write = now
@@ -361,6 +359,7 @@ class _Watchdog:
         self._timer = self._loop.call_at(
             min(
                 self._max_at,
+                self._expires_at,
                 self.last_activity + settings.idle_timeout_seconds,
                 max(self.last_write + settings.heartbeat_seconds, now),
                 (self.sending_since or now) + settings.send_timeout_seconds,
@@ -378,6 +377,8 @@ class _Watchdog:
             self._feed.nudge()
             # Counted as written, so the next heartbeat is due one interval from now.
             self.last_write = now
+        if now >= self._expires_at:
+            return self._end(Ending.EXPIRED)
         if now >= self._max_at:
             return self._end(Ending.MAX_AGE)
         if now - self.last_activity >= settings.idle_timeout_seconds:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from runstream.api.auth import TokenTypes
 from runstream.api.errors import bad_request
+from runstream.api.limits import check_message
 from runstream.api.native.params import EngineDep, ExecutionId, Org, load
 from runstream.api.native.schemas import (
     CancelRequest,
@@ -71,7 +73,7 @@ def router(type: ExecutionType) -> APIRouter:
         engine: EngineDep,
         status: Status | None = None,
         kind: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         cursor: Annotated[str | None, Query(description="``nextCursor`` of a page.")] = None,
     ) -> Response:
         """Executions of this organisation, newest first, one page at a time."""
@@ -103,16 +105,21 @@ def router(type: ExecutionType) -> APIRouter:
         org: Org,
         execution_id: ExecutionId,
         engine: EngineDep,
+        granted: TokenTypes,
         after: Annotated[int, Query(ge=0, description="Return events with a larger seq.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Response:
-        """Stored events in ``seq`` order; the same log the stream replays."""
+        """Stored events in ``seq`` order; the same log the stream replays.
+
+        A stream token restricted to some types sees only those (``nextAfter`` still
+        moves past the others)."""
         snapshot = await load(engine, org, execution_id, type)
         found = await engine.events(snapshot.id, after=after, limit=limit + 1)
         page = found[:limit]
+        shown = page if granted is None else [e for e in page if granted.matches(e)]
         return json_response(
             {
-                "items": [e.to_json() for e in page],
+                "items": [e.to_json() for e in shown],
                 "nextAfter": page[-1].seq if page else after,
                 "hasMore": len(found) > limit,
             }
@@ -165,18 +172,24 @@ def router(type: ExecutionType) -> APIRouter:
 
 def _add_workflow_routes(routes: APIRouter) -> None:
     conflict = {409: {"model": ErrorBody, "description": "The execution has finished."}}
+    too_large = {413: {"model": ErrorBody, "description": "The message is too large."}}
 
     @routes.post(
         "/{execution_id}/messages",
         status_code=202,
         response_model=None,
         summary="Send a message to a workflow",
-        responses=ERRORS | conflict | {202: {"model": MessageAccepted}},
+        responses=ERRORS | conflict | too_large | {202: {"model": MessageAccepted}},
     )
     async def send_message(
-        org: Org, execution_id: ExecutionId, body: MessageRequest, engine: EngineDep
+        request: Request,
+        org: Org,
+        execution_id: ExecutionId,
+        body: MessageRequest,
+        engine: EngineDep,
     ) -> Response:
         """Queue a message for the workflow's next ``ctx.receive()``."""
+        check_message(request.app.state.settings, body.message)
         snapshot = await load(engine, org, execution_id, ExecutionType.WORKFLOW)
         message_id = await engine.send_message(snapshot.id, body.message)
         return json_response({"messageId": message_id}, 202)

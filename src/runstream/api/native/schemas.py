@@ -54,6 +54,20 @@ class RejectRequest(_Body):
     error: str = Field(min_length=1)
 
 
+class StreamTokenRequest(_Body):
+    """Mint a read-only token for one execution's streams (for ``EventSource``)."""
+
+    ttlSeconds: int = Field(
+        default=3600, ge=1, le=86_400, description="Lifetime in seconds (1..86400)."
+    )
+    types: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Restrict the token to these event types (the names ``types=`` takes); "
+        "a stream then delivers what both the token and its ``types=`` allow.",
+    )
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -146,6 +160,13 @@ class RetryAccepted(_Out):
     """The retry was recorded; the execution runs again."""
 
     attempt: int = Field(description="Which manual retry of the execution this is: 1, 2, …")
+
+
+class StreamTokenOut(_Out):
+    """A stream token: pass it as ``?token=`` (or ``Authorization: Bearer``)."""
+
+    token: str
+    expiresAt: str = Field(description="ISO 8601, UTC.")
 
 
 class ErrorDetail(_Out):

@@ -15,7 +15,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from runstream import Engine
+from runstream.api.auth import TokenTypes
 from runstream.api.errors import bad_request
+from runstream.api.limits import open_stream
 from runstream.api.native.executions import ERRORS
 from runstream.api.native.params import EngineDep, ExecutionId, Org, last_event_id, load, parse_seq
 from runstream.config import Settings
@@ -23,7 +25,7 @@ from runstream.model import Event, ExecutionType
 from runstream.observability import metrics
 from runstream.observability.streamlog import StreamStats
 from runstream.streaming.frames import FrameBodies
-from runstream.streaming.response import EventStreamResponse, Feed, Item, StreamRegistry
+from runstream.streaming.response import EventStreamResponse, Feed, Item
 from runstream.streaming.wire.native import TypeFilter, parse_types
 from runstream.streaming.wire.sse import id_line
 
@@ -89,14 +91,16 @@ async def stream_workflow(
     org: Org,
     execution_id: ExecutionId,
     engine: EngineDep,
+    granted: TokenTypes,
     types: Types = None,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id_query: LastEventIdQuery = None,
 ) -> Response:
     """The workflow's log (its own and its tasks' events) over SSE, resumable by seq."""
     resume = last_event_id(last_event_id_header, last_event_id_query)
+    wanted = _wanted(types, granted)
     return await _stream_log(
-        request, engine, org, execution_id, ExecutionType.WORKFLOW, types, resume
+        request, engine, org, execution_id, ExecutionType.WORKFLOW, wanted, resume
     )
 
 
@@ -106,13 +110,15 @@ async def stream_task(
     org: Org,
     execution_id: ExecutionId,
     engine: EngineDep,
+    granted: TokenTypes,
     types: Types = None,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id_query: LastEventIdQuery = None,
 ) -> Response:
     """A standalone task execution's log over SSE, resumable by seq."""
     resume = last_event_id(last_event_id_header, last_event_id_query)
-    return await _stream_log(request, engine, org, execution_id, ExecutionType.TASK, types, resume)
+    wanted = _wanted(types, granted)
+    return await _stream_log(request, engine, org, execution_id, ExecutionType.TASK, wanted, resume)
 
 
 @_route(
@@ -124,6 +130,7 @@ async def stream_consolidated(
     org: Org,
     execution_id: ExecutionId,
     engine: EngineDep,
+    granted: TokenTypes,
     types: Types = None,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id_query: LastEventIdQuery = None,
@@ -132,7 +139,7 @@ async def stream_consolidated(
 
     Ids are opaque cursors: resume with the last one received.
     """
-    wanted = _parse_types(types)
+    wanted = _wanted(types, granted)
     param, cursor = last_event_id(last_event_id_header, last_event_id_query)
     snapshot = await load(engine, org, execution_id, ExecutionType.WORKFLOW)
     try:
@@ -151,10 +158,9 @@ async def _stream_log(
     org: str,
     execution_id: str,
     type: ExecutionType,
-    types: str | None,
+    wanted: list[TypeFilter],
     resume: tuple[str, str | None],
 ) -> Response:
-    wanted = _parse_types(types)
     param, raw = resume
     after = parse_seq(param, raw)
     snapshot = await load(engine, org, execution_id, type)
@@ -180,28 +186,39 @@ async def respond(
     """The stream, or 204 when a finished execution has nothing left to send.
 
     ``param`` names the resume parameter a source error is blamed on; ``heartbeat`` is
-    the comment sent on a quiet stream.
+    the comment sent on a quiet stream. The stream takes its slot here (429 when the
+    process or the org is full), so every API family that answers through ``respond``
+    counts against the stream limits; the slot is given back when the stream ends, or
+    at once if it never starts.
     """
     settings: Settings = request.app.state.settings
-    registry: StreamRegistry = request.app.state.streams
+    try:
+        slot = open_stream(request)
+    except BaseException:
+        await feed.aclose()
+        raise
     try:
         # A finished log replays to its end at once; peek so an empty rest can be a 204.
         if finished and not await feed.has_frames(within=settings.heartbeat_seconds):
             if isinstance(feed.error, ValueError):
                 raise bad_request(param, str(feed.error))
             await feed.aclose()
+            slot.release()
             return Response(status_code=204)
     except BaseException:
         await feed.aclose()
+        slot.release()
         raise
-    return EventStreamResponse(feed, settings, registry, stats, heartbeat=heartbeat)
+    return EventStreamResponse(feed, settings, slot, stats, heartbeat=heartbeat)
 
 
-def _parse_types(raw: str | None) -> TypeFilter | None:
+def _wanted(types: str | None, granted: TypeFilter | None) -> list[TypeFilter]:
+    """The filters an event must pass: the client's ``types=`` and its token's types."""
     try:
-        return parse_types(raw)
+        asked = parse_types(types)
     except ValueError as exc:
         raise bad_request("types", str(exc)) from None
+    return [f for f in (asked, granted) if f is not None]
 
 
 async def _by_seq(events: AsyncIterator[Event]) -> AsyncIterator[tuple[str, Event]]:
@@ -214,7 +231,7 @@ async def _by_seq(events: AsyncIterator[Event]) -> AsyncIterator[tuple[str, Even
 
 async def _frames(
     pairs: AsyncIterator[tuple[str, Event]],
-    wanted: TypeFilter | None,
+    wanted: list[TypeFilter],
     bodies: FrameBodies,
     *,
     live_after: int | None = None,
@@ -228,7 +245,7 @@ async def _frames(
         async for cursor, event in pairs:
             if live_after is not None and event.seq > live_after:
                 FANOUT.observe(max(0.0, time.time() - event.ts / 1000))
-            keep = wanted is None or wanted.matches(event)
+            keep = all(f.matches(event) for f in wanted)
             yield cursor, id_line(cursor) + bodies(event) if keep else None
     finally:
         await _aclose(pairs)

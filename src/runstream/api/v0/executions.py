@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from runstream import Engine
+from runstream.api.auth import acting_org
 from runstream.api.errors import bad_request
 from runstream.api.native.executions import json_response
 from runstream.api.native.params import EngineDep
@@ -35,8 +36,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def org_of(request: Request) -> str:
-    """The organisation v0 requests act in."""
-    return "default"
+    """The organisation v0 requests act in: the API key's with ``--auth keys``, else
+    ``default`` (SPEC §10)."""
+    return acting_org(request)
 
 
 def exec_url(family: Family, execution_id: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from runstream.model import Event, ExecutionType, NewEvent, Snapshot, Status
+from runstream.model import ApiKey, Event, ExecutionType, NewEvent, Snapshot, Status
 from runstream.observability.metrics import StoreFigures
 from runstream.store.base import (
     Activation,
@@ -16,7 +16,7 @@ from runstream.store.base import (
     StoreListener,
     TaskClaim,
 )
-from runstream.store.log import executions, reads, retries, tasks, workflows
+from runstream.store.log import executions, keys, reads, retries, tasks, workflows
 from runstream.store.log.database import Backend, Database
 from runstream.store.log.tx import Tx, append
 
@@ -139,6 +139,24 @@ class LogStore(Store):
 
     async def fire_timers(self) -> float | None:
         return await self._db.write(workflows.fire_timers)
+
+    async def create_key(self, key_id: str, org: str, name: str | None, hash: bytes) -> ApiKey:
+        return await self._db.write(keys.create_key, key_id, org, name, hash)
+
+    async def find_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        return await self._db.read(keys.find_key, key_id)
+
+    async def list_keys(self, org: str | None = None) -> list[ApiKey]:
+        return await self._db.read(keys.list_keys, org)
+
+    async def revoke_key(self, key_id: str) -> ApiKey | None:
+        return await self._db.write(keys.revoke_key, key_id)
+
+    async def touch_key(self, key_id: str) -> None:
+        await self._db.write(keys.touch_key, key_id)
+
+    async def server_secret(self, name: str) -> bytes:
+        return await self._db.write(keys.server_secret, name)
 
 
 def _expire(tx: Tx) -> None:

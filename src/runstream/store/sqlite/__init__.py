@@ -14,7 +14,7 @@ from runstream.store.log.database import Backend
 from runstream.store.log.store import LogStore
 from runstream.store.log.tx import Row, Tx, load_queries
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class SqliteTx(Tx):
@@ -70,6 +70,11 @@ class SqliteBackend(Backend):
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")
+            # Another process (``keys create`` next to a starting server) may have got here
+            # first: the version read under the write lock decides.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+                conn.execute("COMMIT")
+                continue
             for statement in steps[f"migrate_{target}"].split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -106,15 +111,18 @@ def _lock_file(path: str) -> int:
 class SqliteStore(LogStore):
     """``sqlite:///path/to/file.db``: the embedded default, one process per file."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, exclusive: bool = True) -> None:
         if path in ("", ":memory:"):
             raise ValueError("the SQLite store needs a file path (sqlite:///./runstream.db)")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(SqliteBackend(path))
         self._path = path
+        self._exclusive = exclusive
         self._lock: int | None = None
 
     async def open(self, listener: StoreListener) -> None:
+        if not self._exclusive:
+            return await super().open(listener)
         self._lock = _lock_file(self._path)
         try:
             await super().open(listener)

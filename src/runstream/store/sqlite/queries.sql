@@ -315,3 +315,26 @@ WHERE id = :id AND status IN ('FAILED', 'CANCELLED');
 SELECT kind, result FROM steps
 WHERE execution_id = :id AND name = :key AND kind IN ('state', 'clear')
 ORDER BY step DESC LIMIT 1;
+
+-- name: insert_key
+INSERT INTO api_keys (id, org, name, hash, created_at) VALUES (:id, :org, :name, :hash, :now);
+
+-- name: get_key
+SELECT id, org, name, hash, created_at, last_used_at, revoked_at FROM api_keys WHERE id = :id;
+
+-- name: list_keys
+SELECT id, org, name, hash, created_at, last_used_at, revoked_at FROM api_keys
+WHERE (:org IS NULL OR org = :org) ORDER BY org, created_at, id;
+
+-- name: revoke_key
+UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL;
+
+-- name: touch_key
+UPDATE api_keys SET last_used_at = :now WHERE id = :id;
+
+-- name: insert_secret
+INSERT INTO server_secrets (name, value, created_at) VALUES (:name, :value, :now)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: get_secret
+SELECT value FROM server_secrets WHERE name = :name;

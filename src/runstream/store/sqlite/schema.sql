@@ -116,3 +116,19 @@ ALTER TABLE executions ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE executions ADD COLUMN failed_step INTEGER;
 ALTER TABLE steps ADD COLUMN made_in INTEGER;
 ALTER TABLE tasks ADD COLUMN budget_from INTEGER NOT NULL DEFAULT 0;
+-- name: migrate_4
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY,
+  org          TEXT NOT NULL,
+  name         TEXT,
+  hash         BLOB NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+);
+CREATE INDEX api_keys_org ON api_keys (org, created_at);
+CREATE TABLE server_secrets (
+  name       TEXT PRIMARY KEY,
+  value      BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
