@@ -4,16 +4,19 @@
 delta becomes one ``token``; each function tool call a ``tool_call`` and its outcome a
 ``tool_result``; the argument fragments of a structured agent's output tool (or the
 JSON text of a text-mode structured output) a ``structured_delta`` holding the object
-parsed so far. ``tool_raised`` records a tool that raised an exception, which pydantic-ai
-lets end the run. This module imports pydantic-ai, so it is loaded at the first agent run.
+parsed so far. ``RecordingToolset`` records a tool that raised an exception, which
+pydantic-ai lets end the run. This module imports pydantic-ai, so it is loaded at the
+first agent run.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pydantic_core
+from pydantic_ai import exceptions
 from pydantic_ai.messages import (
     AgentStreamEvent,
     FinalResultEvent,
@@ -26,9 +29,26 @@ from pydantic_ai.messages import (
     ToolCallPart,
     ToolCallPartDelta,
 )
+from pydantic_ai.tools import RunContext
+from pydantic_ai.toolsets import AbstractToolset, WrapperToolset
+from pydantic_ai.toolsets.abstract import ToolsetTool
 
 from runstream.model import EventType
 
+_CONTROL_FLOW = tuple(
+    getattr(exceptions, name)
+    for name in (
+        "ModelRetry",
+        "ToolFailed",
+        "CallDeferred",
+        "ApprovalRequired",
+        "SkipToolExecution",
+        "ToolRetryError",
+        "ToolFailedError",
+    )
+    if hasattr(exceptions, name)
+)
+"""What tools raise to talk to pydantic-ai (it tells the model); not failures to record."""
 _NUMBER_START = frozenset("-0123456789")
 _NUMBER_BODY = frozenset("0123456789.eE+-")
 
@@ -230,3 +250,34 @@ class StreamRecorder:
             return
         self.partial = value
         self._sink.emit(EventType.STRUCTURED_DELTA, {"partial": value})
+
+
+@dataclass
+class RecordingToolset(WrapperToolset[Any]):
+    """The agent's tools, with a ``tool_result`` recorded for a tool that raises.
+
+    Only a tool call pays for it: unlike a capability's hooks, a toolset wrapper is not
+    on the path of every streamed event.
+    """
+
+    recorder: StreamRecorder
+
+    async def call_tool(
+        self,
+        name: str,
+        tool_args: dict[str, Any],
+        ctx: RunContext[Any],
+        tool: ToolsetTool[Any],
+    ) -> Any:
+        try:
+            return await self.wrapped.call_tool(name, tool_args, ctx, tool)
+        except _CONTROL_FLOW:
+            raise
+        except Exception as error:
+            self.recorder.tool_raised(name, ctx.tool_call_id or "", error)
+            raise
+
+
+def recording(tools: AbstractToolset[Any], recorder: StreamRecorder) -> RecordingToolset:
+    """``tools`` for one run, recording what raises on ``recorder``."""
+    return RecordingToolset(tools, recorder)

@@ -31,6 +31,9 @@ from runstream.model import EventType
 
 if TYPE_CHECKING:
     from pydantic_ai import Agent
+    from pydantic_ai.toolsets import FunctionToolset
+
+    _Built = tuple[Agent[None, Any], FunctionToolset[None]]
 
 
 class AgentSink(Protocol):
@@ -119,7 +122,7 @@ class _Runner:
         self.spec = spec
         self._prompt = prompt
         self._takes_input = takes_input
-        self._agents: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Agent[None, Any]] = (
+        self._agents: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Built] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -132,17 +135,10 @@ class _Runner:
                 f"not {type(prompt).__name__}",
                 retryable=False,
             )
-        agent = await self._agent()
-        from pydantic_ai.capabilities import Hooks
-
-        from runstream.sdk.agent_stream import StreamRecorder, jsonable
+        agent, tools = await self._agent()
+        from runstream.sdk.agent_stream import StreamRecorder, jsonable, recording
 
         recorder = StreamRecorder(ctx, structured=self.spec.structured)
-
-        async def tool_raised(_run: Any, *, call: Any, error: Exception, **_: Any) -> Any:
-            recorder.tool_raised(call.tool_name, call.tool_call_id, error)
-            raise error
-
         ctx.emit(EventType.AGENT_START, {"agentId": self.spec.name, "model": self.spec.model_name})
         try:
             # Entered per run: the provider's HTTP client is closed when no run uses it.
@@ -151,7 +147,7 @@ class _Runner:
                     prompt,
                     event_stream_handler=recorder.handle,
                     model_settings={"max_retries": 0},
-                    capabilities=[Hooks(tool_execute_error=tool_raised)],
+                    toolsets=[recording(tools, recorder)],
                 )
         except Exception as exc:
             failure = provider_failure(exc, self.spec.model_name)
@@ -171,28 +167,29 @@ class _Runner:
         )
         return output
 
-    async def _agent(self) -> Agent[None, Any]:
+    async def _agent(self) -> _Built:
         loop = asyncio.get_running_loop()
-        agent = self._agents.get(loop)
-        if agent is None:
+        built = self._agents.get(loop)
+        if built is None:
             # Importing pydantic-ai and building the model takes a second or more: not on the loop.
-            agent = await asyncio.to_thread(self._build)
-            agent = self._agents.setdefault(loop, agent)
-        return agent
+            built = self._agents.setdefault(loop, await asyncio.to_thread(self._build))
+        return built
 
-    def _build(self) -> Agent[None, Any]:
+    def _build(self) -> _Built:
         from pydantic_ai import Agent
         from pydantic_ai.exceptions import UserError
+        from pydantic_ai.toolsets import FunctionToolset
 
         spec = self.spec
         try:
-            return Agent(
+            agent = Agent(
                 spec.model,
                 instructions=spec.instructions,
-                tools=spec.tools,
                 output_type=str if spec.output is None else spec.output,
                 name=spec.name,
             )
+            # The tools join each run wrapped by the run's recorder (agent_stream.recording).
+            return agent, FunctionToolset(list(spec.tools))
         except UserError as err:
             # A missing API key, an unknown provider: no retry can fix it.
             raise TaskError(f"agent {spec.name}: {err}", retryable=False) from err
