@@ -34,19 +34,22 @@ def agent_script() -> Script:
 
 async def direct(count: int) -> dict[str, float]:
     """Stream ``count`` tokens through pydantic-ai alone; CPU and wall seconds of the run."""
-    from pydantic_ai import Agent
-    from pydantic_ai.messages import PartDeltaEvent, PartStartEvent
+    from collections.abc import AsyncIterable
+
+    from pydantic_ai import Agent, RunContext
+    from pydantic_ai.messages import AgentStreamEvent, PartDeltaEvent, PartStartEvent
+    from pydantic_ai.settings import ModelSettings
 
     agent = Agent("openai-chat:bench-model")
     seen = 0
 
-    async def handler(_run: object, events: object) -> None:
+    async def handler(_run: RunContext[object], events: AsyncIterable[AgentStreamEvent]) -> None:
         nonlocal seen
-        async for event in events:  # type: ignore[attr-defined]
+        async for event in events:
             if isinstance(event, PartDeltaEvent | PartStartEvent):
                 seen += 1
 
-    settings = {"max_retries": 0}
+    settings = ModelSettings(max_retries=0)
     async with agent:
         await agent.run(prompt(10, 0.0), event_stream_handler=handler, model_settings=settings)
         seen = 0

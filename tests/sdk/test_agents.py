@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 from pydantic import BaseModel
-from pydantic_ai import ModelRetry
+from pydantic_ai import ModelRetry, Tool
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.output import NativeOutput
 from pydantic_ai.providers.openai import OpenAIProvider
@@ -218,7 +218,7 @@ async def test_an_agent_in_a_workflow_streams_on_the_workflow_log(
 ) -> None:
     app = rs.App("agents")
 
-    @app.agent(model="openai-chat:gpt-test", tools=[weather])
+    @app.agent(model="openai-chat:gpt-test", tools=[Tool(weather, max_retries=0)])
     async def forecast(ctx: rs.AgentContext, city: str) -> str:
         return f"Weather in {city}?"
 
@@ -293,7 +293,7 @@ def test_declaring_agents_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="needs a model"):
         app.agent(model="")(prompt)
     with pytest.raises(TypeError, match="tools of agent 'prompt' must be a list of functions"):
-        app.agent(model="openai-chat:x", tools=["nope"])(prompt)  # type: ignore[list-item]
+        app.agent(model="openai-chat:x", tools=["nope"])(prompt)
     with pytest.raises(ValueError, match="retries must be >= 0"):
         app.agent(model="openai-chat:x", retries=-1)
     app.agent(model="openai-chat:x", output=Verdict)(prompt)

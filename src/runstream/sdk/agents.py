@@ -52,8 +52,9 @@ class AgentSpec:
     model: Any
     """A pydantic-ai model string (``openai-chat:gpt-4o-mini``) or ``Model`` object."""
     instructions: str | None
-    tools: tuple[Callable[..., Any], ...]
-    """Plain functions, sync or async; signature and docstring make the tool schema."""
+    tools: tuple[Any, ...]
+    """Plain functions, sync or async (signature and docstring make the tool schema), or
+    pydantic-ai ``Tool`` objects."""
     output: Any
     """The pydantic-ai output type (a pydantic model, …); ``None`` for a text agent."""
 
@@ -89,7 +90,7 @@ def declare(
     *,
     model: Any,
     instructions: str | None,
-    tools: Sequence[Callable[..., Any]],
+    tools: Sequence[Any],
     output: Any,
 ) -> tuple[AgentSpec, Callable[[Any, Any], Awaitable[Any]]]:
     """The spec of an agent and the task function that runs it.
@@ -100,12 +101,15 @@ def declare(
         takes_input: Whether ``prompt`` takes the input.
         model: A pydantic-ai model string or ``Model``.
         instructions: The system instructions.
-        tools: Tool functions.
+        tools: Tool functions (or pydantic-ai ``Tool`` objects).
         output: An output type, or ``None`` for text.
     """
     if not model:
         raise ValueError(f"agent {name!r} needs a model, e.g. model='openai-chat:gpt-4o-mini'")
-    if isinstance(tools, str | bytes) or not all(callable(t) for t in tools):
+    # pydantic-ai ``Tool`` objects (a function with options) are welcome too.
+    if isinstance(tools, str | bytes) or not all(
+        callable(t) or hasattr(t, "function") for t in tools
+    ):
         raise TypeError(f"tools of agent {name!r} must be a list of functions")
     spec = AgentSpec(name, model, instructions, tuple(tools), output)
     runner = _Runner(spec, prompt, takes_input)

@@ -119,7 +119,7 @@ class App:
         *,
         model: Any,
         instructions: str | None = None,
-        tools: Sequence[Callable[..., Any]] = (),
+        tools: Sequence[Any] = (),
         output: Any = None,
         retries: int = 0,
         timeout: float | None = None,
@@ -133,7 +133,8 @@ class App:
             name: The task name; the function's name by default.
             model: A pydantic-ai model string (``"openai-chat:gpt-4o-mini"``) or ``Model``.
             instructions: The system instructions.
-            tools: Plain functions, sync or async, that the model may call.
+            tools: Plain functions, sync or async, that the model may call (or
+                pydantic-ai ``Tool`` objects).
             output: An output type (e.g. a pydantic model); ``None`` returns the text.
             retries: Retries after the first attempt.
             timeout: Seconds one attempt may run.
