@@ -118,7 +118,7 @@ async def test_the_first_token_is_in_the_log_while_the_model_still_writes(
     async def slow(ctx: rs.AgentContext) -> str:
         return "Count slowly"
 
-    reply = Reply(text=["one ", "two ", "three ", "four ", "five"], delay=0.3)
+    reply = Reply(text=["one ", "two ", "three ", "four ", "five ", "six"], delay=0.5)
     async with (
         model_server(monkeypatch, reply, record_sends=True) as model,
         engine(app, db_url) as running,
@@ -132,11 +132,12 @@ async def test_the_first_token_is_in_the_log_while_the_model_still_writes(
         finished = asyncio.get_running_loop().time()
         events = await run_to_end(handle)
 
-    assert first_seen is not None and finished - first_seen > 0.8
+    assert first_seen is not None and finished - first_seen > 1.2
     first = of_type(events, "token")[0]
-    # Stored within moments of the model sending it, long before the model's last delta.
-    assert first.ts <= model.sent[0] * 1000 + 250
-    assert first.ts < model.sent[-1] * 1000 - 800
+    # Stored soon after the model sent it (margins for a busy machine), seconds before the
+    # model sent its last delta.
+    assert first.ts <= model.sent[0] * 1000 + 1000
+    assert first.ts < model.sent[-1] * 1000 - 1500
     assert [ev.data for ev in of_type(events, "token")] == list(reply.text)
 
 
