@@ -110,6 +110,11 @@ def event(type: str, data: Any, seq: int = 7) -> Event:
             b'"outputTokens":7}\n\n',
         ),
         (
+            "custom_kind",
+            {"detail": 1, "type": "ignored"},
+            b'id: 7\nevent: data\ndata: {"type":"custom_kind","detail":1}\n\n',
+        ),
+        (
             EventType.MESSAGE_RECEIVED,
             {"messageId": "m1", "type": "ignored"},
             b'id: 7\nevent: data\ndata: {"type":"MESSAGE_RECEIVED","messageId":"m1"}\n\n',
