@@ -128,13 +128,17 @@ async def followed(
     count = int(rate * p.duration_s)
     model.sent.clear()
     spec = {"count": count, "interval": 1 / rate, "delay": p.delay_s}
+    process = psutil.Process(server.pid)
     execution_id = await driver.start_workflow(http, "agent_tokens", spec)
     streams = await asyncio.gather(
         *(driver.open_stream(server, execution_id, record=True) for _ in range(p.clients))
     )
+    before = process.cpu_times()
     await asyncio.wait_for(
         asyncio.gather(*(s.done for s in streams)), timeout=p.delay_s + p.duration_s + 60
     )
+    after = process.cpu_times()
+    cpu = (after.user - before.user) + (after.system - before.system)
     sent = list(model.sent)
     collectors = [Collector(sent) for _ in streams]
     for stream, collector in zip(streams, collectors, strict=True):
@@ -150,6 +154,8 @@ async def followed(
         "all_in_order": min(counts) == count and not any(c.out_of_order for c in collectors),
         "all_completed": all(c.done for c in collectors),
         "worst_client_p99_ms": round(max(percentile(c.latencies_ms, 99) for c in collectors), 3),
+        # The server's CPU per token with the clients connected: agent, log and fan-out.
+        "server_cpu_us_per_token": round(cpu / count * 1e6, 1),
         **latency_summary([ms for c in collectors for ms in c.latencies_ms]),
     }
 
@@ -202,6 +208,7 @@ SCENARIO = Scenario(
         Headline("p99", "p99_ms", "ms"),
         Headline("every token in order", "all_in_order"),
         Headline("p99 at the reference rate", "reference_rate.p99_ms", "ms"),
+        Headline("server CPU/token, 10 clients", "server_cpu_us_per_token", "µs"),
         Headline("runstream CPU/token", "per_token.runstream_cpu_us", "µs"),
         Headline("pydantic-ai CPU/token", "per_token.pydantic_ai_cpu_us", "µs"),
         Headline("overhead/token", "per_token.overhead_cpu_us", "µs"),

@@ -122,7 +122,8 @@ class StreamRecorder:
 
     def _new_response(self) -> None:
         # Part indices count from 0 in every model response; one handler call is one node.
-        self._text: dict[int, str] = {}
+        # The text of each part as pieces: joining per delta would copy it all every time.
+        self._text: dict[int, list[str]] = {}
         self._args: dict[int, PartialJson] = {}
         self._output: int | None = None
         self._started: int | None = None
@@ -144,14 +145,14 @@ class StreamRecorder:
                 self._started = index
                 if index in self._text:
                     # A repeated start replaces the part: only what it adds is new.
-                    seen = self._text[index]
+                    seen = "".join(self._text[index])
                     content = content[len(seen) :] if content.startswith(seen) else ""
                     self._text_delta(index, content)
                 elif self._structured:
-                    self._text[index] = ""
+                    self._text[index] = []
                     self._held = (index, content)
                 else:
-                    self._text[index] = ""
+                    self._text[index] = []
                     self._text_delta(index, content)
             case PartStartEvent(index=index, part=ToolCallPart(args=args)):
                 self._started = index
@@ -206,7 +207,7 @@ class StreamRecorder:
     def _text_delta(self, index: int, text: str) -> None:
         if not text:
             return
-        self._text[index] = self._text.get(index, "") + text
+        self._text.setdefault(index, []).append(text)
         if index == self._output:
             self._args[index].feed(text)
             self._partial(self._args[index].value())
@@ -218,7 +219,7 @@ class StreamRecorder:
         if self._held is not None:
             index, content = self._held
             self._held = None
-            self._text[index] = ""
+            self._text[index] = []
             self._text_delta(index, content)
 
     # -- structured output -------------------------------------------------------------
