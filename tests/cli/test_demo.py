@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+
+from runstream.demo.driver import model_script
+from runstream.demo.model_server import ModelServer
 
 from .conftest import runstream
 
@@ -54,3 +58,23 @@ def test_the_demo_shows_everything_and_completes() -> None:
     assert f"/workflow-executions/{root}/stream/consolidated" in done.stderr
     assert "/promises/approval/resolve" in done.stderr
     assert f"COMPLETED showcase {root}" in done.stderr
+
+
+async def test_with_openai_base_url_set_the_demo_uses_that_model() -> None:
+    # Any OpenAI-compatible server will do; this one plays the demo's script too.
+    async with ModelServer(model_script(), name="local-model") as model:
+        done = await asyncio.to_thread(
+            runstream,
+            "demo",
+            "--model",
+            "openai-chat:local-model",
+            timeout=60,
+            OPENAI_BASE_URL=model.url,
+            OPENAI_API_KEY="",
+        )
+    assert done.code == 0, done.stderr
+    assert f"the agent step uses openai-chat:local-model at {model.url}" in done.stderr
+    assert "scripted model server" not in done.stderr
+    assert [request.model for request in model.requests] == ["local-model", "local-model"]
+    start = next(e for e in done.lines() if e["type"] == "agent_start")
+    assert start["data"] == {"agentId": "review_draft", "model": "openai-chat:local-model"}

@@ -172,3 +172,14 @@ async def test_a_timed_out_attempt_aborts_its_request(
         events = await run_to_end(handle)
     assert of_type(events, "TASK_FAILED")[0].data["error"] == "timed out after 0.5s"
     assert len(model.abandoned) == 1
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_an_empty_api_key_with_a_base_url_is_fine(
+    api: str, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with model_server(monkeypatch, Reply(text=["local"])):
+        monkeypatch.setenv("OPENAI_API_KEY", "")
+        async with engine(agent_app(api), db_url) as running:
+            handle = await running.start_task("writer")
+            assert await handle.result(timeout=20) == "local"

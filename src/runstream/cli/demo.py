@@ -91,7 +91,9 @@ async def _agent_model(console: Console, model: str, real: bool) -> AsyncIterato
     """The agent's model: ``model`` when one is configured, else a scripted local server."""
     if real:
         where = os.environ.get("OPENAI_BASE_URL") or "OpenAI"
-        console.print(f"the agent step uses [bold]{escape(model)}[/] at {escape(where)}")
+        console.print(
+            f"the agent step uses [bold]{escape(model)}[/] at {escape(where)}", soft_wrap=True
+        )
         yield model
         return
     from pydantic_ai.models.openai import OpenAIChatModel

@@ -21,6 +21,7 @@ thread, so the event loop keeps serving): declaring agents costs nothing, and
 from __future__ import annotations
 
 import asyncio
+import os
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -182,12 +183,13 @@ class _Runner:
     def _build(self) -> _Built:
         from pydantic_ai import Agent
         from pydantic_ai.exceptions import UserError
+        from pydantic_ai.models import infer_model
         from pydantic_ai.toolsets import FunctionToolset
 
         spec = self.spec
         try:
             agent = Agent(
-                spec.model,
+                infer_model(spec.model, provider_factory=_provider),
                 instructions=spec.instructions,
                 output_type=str if spec.output is None else spec.output,
                 name=spec.name,
@@ -197,6 +199,27 @@ class _Runner:
         except UserError as err:
             # A missing API key, an unknown provider: no retry can fix it.
             raise TaskError(f"agent {spec.name}: {err}", retryable=False) from err
+
+
+_OPENAI = frozenset({"openai", "openai-chat", "openai-responses"})
+
+
+def _provider(name: str) -> Any:
+    """pydantic-ai's provider for a model string's prefix, except that an OpenAI model
+    aimed at a local server (``OPENAI_BASE_URL``) gets a placeholder key when
+    ``OPENAI_API_KEY`` is empty: pydantic-ai does so only when the variable is unset, and
+    servers such as Ollama or llama.cpp take any key."""
+    from pydantic_ai.providers import infer_provider
+
+    if (
+        name in _OPENAI
+        and os.environ.get("OPENAI_BASE_URL")
+        and not os.environ.get("OPENAI_API_KEY")
+    ):
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        return OpenAIProvider(api_key="api-key-not-set")
+    return infer_provider(name)
 
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
