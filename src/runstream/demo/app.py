@@ -7,8 +7,10 @@ lets it rest on a durable timer, waits for an approval promise resolved through 
 HTTP API, has a child workflow summarise the draft, keeps its phase in workflow
 state, and waits for a feedback message sent through the API. It takes about 12 s.
 
-The reviewing agent uses ``DEFAULT_MODEL``; ``with_model`` gives the same app with
-another pydantic-ai model (``runstream demo`` passes its scripted local model).
+The module's ``app`` has its reviewing agent use pydantic-ai's offline ``test`` model, so
+``runstream serve runstream.demo.app:app`` runs anywhere; ``with_model`` gives the same app
+with another model: ``runstream demo`` passes its scripted local model server, or
+``DEFAULT_MODEL`` (or ``--model``) when ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` is set.
 
 ``write`` and ``review`` are short workflows to try the client and the CLI on; serve
 them with ``runstream serve runstream.demo.app:app``.
@@ -25,8 +27,10 @@ import runstream as rs
 
 app = rs.App("demo")
 
+OFFLINE_MODEL = "test"
+"""pydantic-ai's built-in test model: it calls every tool and streams a made-up answer."""
 DEFAULT_MODEL = "openai-chat:gpt-4o-mini"
-"""The pydantic-ai model of the reviewing agent."""
+"""The model ``runstream demo`` uses when an OpenAI-compatible server is configured."""
 
 APPROVAL = "approval"
 """The promise ``showcase`` waits for."""
@@ -94,7 +98,7 @@ def house_style(audience: str) -> str:
 
 
 @app.agent(
-    model=DEFAULT_MODEL,
+    model=OFFLINE_MODEL,
     instructions="You review drafts in two sentences. Check the house style first.",
     tools=[house_style],
 )
