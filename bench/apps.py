@@ -107,3 +107,18 @@ async def sleeper(ctx: rs.WorkflowContext, seconds: float) -> float:
     """Sleep on a durable timer; holds no worker slot while waiting."""
     await ctx.sleep(seconds)
     return seconds
+
+
+@app.agent(model="openai-chat:bench-model")
+async def token_agent(ctx: rs.AgentContext, spec: dict[str, float]) -> str:
+    """After ``delay`` s, ask the scripted model (at ``OPENAI_BASE_URL``) for ``count``
+    tokens ``"{i} "``, one every ``interval`` s: the prompt says so (``agent_script``)."""
+    await asyncio.sleep(spec.get("delay", 0.0))
+    return f"stream {int(spec['count'])} {spec['interval']}"
+
+
+@app.workflow()
+async def agent_tokens(ctx: rs.WorkflowContext, spec: dict[str, float]) -> int:
+    """The agent_tokens scenario's execution: one ``token_agent`` task; returns its length."""
+    text: str = await ctx.task(token_agent, spec)
+    return len(text)

@@ -68,6 +68,7 @@ def test_modules_stay_small() -> None:
 
 def test_public_names_are_locked() -> None:
     assert sorted(runstream.__all__) == [
+        "AgentContext",
         "App",
         "CancelledError",
         "ChildWorkflowFailed",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios import idle, latency, resume, sleeping, throughput, tokens
+from bench.scenarios import agent_tokens, idle, latency, resume, sleeping, throughput, tokens
 from bench.scenarios.base import Floor, Headline, Scenario
 
 ALL: tuple[Scenario[Any], ...] = (
     latency.SCENARIO,
     tokens.SCENARIO,
+    agent_tokens.SCENARIO,
     idle.SCENARIO,
     throughput.SCENARIO,
     resume.SCENARIO,

@@ -20,10 +20,11 @@ from runstream.errors import (
     UnknownKind,
 )
 from runstream.model import Event, EventType, ExecutionType, RetryPolicy, Snapshot, Status
-from runstream.sdk.context import TaskContext, WorkflowContext
+from runstream.sdk.context import AgentContext, TaskContext, WorkflowContext
 from runstream.sdk.registry import App
 
 __all__ = [
+    "AgentContext",
     "App",
     "CancelledError",
     "ChildWorkflowFailed",

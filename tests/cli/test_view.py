@@ -98,3 +98,26 @@ def test_workflow_progress_state_children_and_the_end() -> None:
     ):
         assert expected in text, expected
     assert "kid completed" not in text
+
+
+def test_agent_events_are_named_in_the_activity() -> None:
+    view = FollowView(snapshot())
+    feed(
+        view,
+        task("TASK_STARTED", 1, "RUNNING"),
+        ("agent_start", {"agentId": "review", "model": "openai-chat:gpt-4o-mini"}),
+        ("tool_call", {"toolName": "style", "args": {"audience": "devs"}, "toolCallId": "c1"}),
+        ("tool_result", {"toolName": "style", "toolCallId": "c1", "result": "be brief"}),
+        ("tool_result", {"toolName": "style", "toolCallId": "c2", "error": "ValueError: x"}),
+        ("structured_delta", {"partial": {"a": 1}}),
+        ("token", "Looks good."),
+        ("usage", {"requests": 2, "inputTokens": 180, "outputTokens": 12}),
+    )
+    text = render(view)
+    assert "agent review on openai-chat:gpt-4o-mini" in text
+    assert 'tool style({"audience":"devs"})' in text
+    assert "tool style → be brief" in text
+    assert "tool style failed: ValueError: x" in text
+    assert "2 model requests, 180 in, 12 out" in text
+    assert "partial" not in text
+    assert "Looks good." in view.text

@@ -5,15 +5,22 @@ temporary directory (or ``--store``), starts ``showcase``, lets the ``Driver`` a
 its promise and message through the HTTP API, and follows it with the same view as
 ``runstream follow`` (JSON lines when stdout is not a terminal). It prints the URLs
 that show the same stream with ``curl -N``. It exits 0 when the workflow completed.
+
+The workflow's agent step uses a real model when ``OPENAI_BASE_URL`` or
+``OPENAI_API_KEY`` is set (``--model``, default ``openai-chat:gpt-4o-mini``), and
+otherwise a scripted model server the demo starts on 127.0.0.1, and says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,8 +32,8 @@ from runstream.cli.follow import Follower
 from runstream.cli.options import Json
 from runstream.client import Client
 from runstream.config import Settings
-from runstream.demo.app import app as demo_app
-from runstream.demo.driver import Driver
+from runstream.demo.app import DEFAULT_MODEL, with_model
+from runstream.demo.driver import Driver, model_script
 
 
 def demo(
@@ -55,21 +62,63 @@ def demo(
             help="Keep the server up after the workflow ends (Ctrl-C stops it).",
         ),
     ] = False,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            envvar="RUNSTREAM_DEMO_MODEL",
+            help="The pydantic-ai model of the agent step when OPENAI_BASE_URL or "
+            "OPENAI_API_KEY is set (otherwise a scripted local model answers).",
+        ),
+    ] = DEFAULT_MODEL,
     json: Json = False,
 ) -> None:
-    """Run the sample workflow on an embedded server and follow it live (about 10 s)."""
+    """Run the sample workflow on an embedded server and follow it live (about 12 s)."""
     try:
         sock = socket.create_server(("127.0.0.1", port))
     except OSError as exc:
         fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}", ExitCode.USAGE)
+    real_model = bool(os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"))
     with tempfile.TemporaryDirectory(prefix="runstream-demo-") as tmp, sock:
         store_url = store or f"sqlite:///{Path(tmp) / 'demo.db'}"
-        code = run(_demo(sock, store_url, topic, keep_serving, json or not is_tty()))
+        json_lines = json or not is_tty()
+        code = run(_demo(sock, store_url, topic, keep_serving, json_lines, model, real_model))
     raise typer.Exit(code)
 
 
+@contextlib.asynccontextmanager
+async def _agent_model(console: Console, model: str, real: bool) -> AsyncIterator[Any]:
+    """The agent's model: ``model`` when one is configured, else a scripted local server."""
+    if real:
+        where = os.environ.get("OPENAI_BASE_URL") or "OpenAI"
+        console.print(
+            f"the agent step uses [bold]{escape(model)}[/] at {escape(where)}", soft_wrap=True
+        )
+        yield model
+        return
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    from runstream.demo.model_server import ModelServer
+
+    async with ModelServer(model_script(), name="scripted-demo") as scripted:
+        console.print(
+            "no OPENAI_BASE_URL or OPENAI_API_KEY set: the agent step talks to a scripted "
+            f"model server the demo started at {scripted.url}",
+            soft_wrap=True,
+        )
+        provider = OpenAIProvider(base_url=scripted.url, api_key="scripted")
+        yield OpenAIChatModel("scripted-demo", provider=provider)
+
+
 async def _demo(
-    sock: socket.socket, store_url: str, topic: str, keep_serving: bool, json_lines: bool
+    sock: socket.socket,
+    store_url: str,
+    topic: str,
+    keep_serving: bool,
+    json_lines: bool,
+    model: str,
+    real_model: bool,
 ) -> ExitCode:
     # FastAPI loads only in the commands that serve: client commands start twice as fast.
     from runstream.api.server import server
@@ -78,7 +127,10 @@ async def _demo(
     config = Settings(host="127.0.0.1", port=port, store_url=store_url, shutdown_timeout_seconds=1)
     console = stderr if json_lines else stdout
     url = f"http://127.0.0.1:{port}"
-    async with rs.Engine(demo_app, store=store_url) as engine:
+    async with (
+        _agent_model(console, model, real_model) as agent_model,
+        rs.Engine(with_model(agent_model), store=store_url) as engine,
+    ):
         api = server(engine, config, log_level="warning", access_log=False)
         # The socket already listens, so requests made before uvicorn starts just queue.
         serving = asyncio.create_task(api.serve(sockets=[sock]), name="runstream-demo-server")

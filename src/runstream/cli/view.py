@@ -220,9 +220,25 @@ class FollowView:
                 verb = kind.removeprefix("CHILD_WORKFLOW_").lower().replace("_", " ")
                 self._children[str(data.get("childWorkflowId"))] = str(data.get("status"))
                 self._note(event, "◆", f"child workflow {data.get('kind')} {verb}", "cyan")
+            case "agent_start":
+                self._note(
+                    event, "◇", f"agent {data.get('agentId')} on {data.get('model')}", "cyan"
+                )
             case "tool_call":
                 args = compact(data.get("args"), 60)
                 self._note(event, "⚙", f"tool {data.get('toolName')}({args})", "cyan")
+            case "tool_result" if data.get("error"):
+                self._note(
+                    event, "⚙", f"tool {data.get('toolName')} failed: {data['error']}", "red"
+                )
+            case "tool_result":
+                result = compact(data.get("result"), 60)
+                self._note(event, "⚙", f"tool {data.get('toolName')} → {result}", "green")
+            case "usage":
+                tokens = f"{data.get('inputTokens')} in, {data.get('outputTokens')} out"
+                self._note(event, "Σ", f"{data.get('requests')} model requests, {tokens}", "dim")
+            case "structured_delta":
+                pass  # dozens per output; the result shows the object whole
             case kind:
                 self._note(event, "·", f"{kind} {compact(data)}", "dim")
 

@@ -2,9 +2,15 @@
 
 ``showcase`` researches a topic (a task reporting progress and data), calls a flaky
 API (a task that fails once and is retried), drafts a text (tokens, like an LLM),
+has an LLM agent review it (a tool call, then the model's tokens as they arrive),
 lets it rest on a durable timer, waits for an approval promise resolved through the
 HTTP API, has a child workflow summarise the draft, keeps its phase in workflow
-state, and waits for a feedback message sent through the API. It takes about 10 s.
+state, and waits for a feedback message sent through the API. It takes about 12 s.
+
+The module's ``app`` has its reviewing agent use pydantic-ai's offline ``test`` model, so
+``runstream serve runstream.demo.app:app`` runs anywhere; ``with_model`` gives the same app
+with another model: ``runstream demo`` passes its scripted local model server, or
+``DEFAULT_MODEL`` (or ``--model``) when ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` is set.
 
 ``write`` and ``review`` are short workflows to try the client and the CLI on; serve
 them with ``runstream serve runstream.demo.app:app``.
@@ -20,6 +26,11 @@ from typing import Any
 import runstream as rs
 
 app = rs.App("demo")
+
+OFFLINE_MODEL = "test"
+"""pydantic-ai's built-in test model: it calls every tool and streams a made-up answer."""
+DEFAULT_MODEL = "openai-chat:gpt-4o-mini"
+"""The model ``runstream demo`` uses when an OpenAI-compatible server is configured."""
 
 APPROVAL = "approval"
 """The promise ``showcase`` waits for."""
@@ -81,6 +92,32 @@ async def write_draft(ctx: rs.TaskContext, topic: str) -> str:
     return "".join(words)
 
 
+def house_style(audience: str) -> str:
+    """The house style guide for texts written for an audience."""
+    return f"for {audience}: lead with what the reader gains, keep sentences short"
+
+
+@app.agent(
+    model=OFFLINE_MODEL,
+    instructions="You review drafts in two sentences. Check the house style first.",
+    tools=[house_style],
+)
+async def review_draft(ctx: rs.AgentContext, draft: str) -> str:
+    """Ask the model for a short review of the draft."""
+    return f"Review this draft for developers:\n\n{draft}"
+
+
+def with_model(model: Any) -> rs.App:
+    """The demo app whose reviewing agent uses ``model`` (a model string or ``Model``)."""
+    reviewer = app.get_task(review_draft).agent
+    assert reviewer is not None
+    other = rs.App(app.name)
+    other.workflows = dict(app.workflows)
+    other.tasks = {name: task for name, task in app.tasks.items() if name != reviewer.name}
+    other.agent(model=model, instructions=reviewer.instructions, tools=reviewer.tools)(review_draft)
+    return other
+
+
 @app.task()
 async def condense(ctx: rs.TaskContext, draft: str) -> str:
     """Stream a one-line summary of the draft."""
@@ -108,6 +145,8 @@ async def showcase(ctx: rs.WorkflowContext, request: dict[str, Any] | None) -> d
     quotes = await ctx.task(fetch_quotes, topic)
     ctx.set_state("phase", "drafting")
     draft = await ctx.task(write_draft, topic)
+    ctx.set_state("phase", "reviewing")
+    review = await ctx.task(review_draft, draft)
     ctx.set_state("phase", "resting")
     await ctx.sleep(1.5)
     ctx.set_state("phase", "awaiting approval")
@@ -122,6 +161,7 @@ async def showcase(ctx: rs.WorkflowContext, request: dict[str, Any] | None) -> d
     return {
         "topic": topic,
         "summary": summary,
+        "review": review,
         "approval": approval,
         "feedback": feedback,
         "startedAt": started,

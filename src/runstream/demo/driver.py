@@ -1,7 +1,8 @@
 """The demo's outside world: it watches the workflow's stream and answers through the HTTP API.
 
 A person approving a draft, a service posting feedback: the ``Driver`` plays both,
-using only what any client has, the event stream and the native API.
+using only what any client has, the event stream and the native API. ``model_script``
+is the scripted model the demo's agent talks to when no real one is configured.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import orjson
 
 from runstream.client import Client
 from runstream.demo.app import APPROVAL, AWAITING_FEEDBACK
+from runstream.demo.model_script import ModelRequest, Reply, Script, ToolCall, words
 
 APPROVAL_VALUE = {"approved": True, "by": "runstream demo"}
 """What the driver resolves the approval promise with."""
@@ -54,3 +56,25 @@ class Driver:
                         f"POST {base}/messages {orjson.dumps({'message': FEEDBACK}).decode()}"
                     )
                     await self._client.send_message(self._id, FEEDBACK)
+
+
+REVIEW = (
+    "Following the house style ({style}), the draft works: it opens with what durable "
+    "execution gives you and ends on streams you can resume. Ship it after one more pass."
+)
+"""What the scripted model answers once it has the house style."""
+
+
+def model_script() -> Script:
+    """The scripted model behind the demo's reviewing agent: it asks for the house style
+    (a tool call whose arguments arrive in fragments), then streams a review quoting the
+    tool's answer, a word every 30 ms, like a real model."""
+
+    def respond(request: ModelRequest) -> Reply:
+        styles = request.tool_outputs()
+        if not styles:
+            fragments = ['{"audi', 'ence": "devel', 'opers"}']
+            return Reply(tool_calls=[ToolCall("house_style", fragments)], delay=0.05)
+        return Reply(text=words(REVIEW.format(style=styles[-1])), delay=0.03, input_tokens=180)
+
+    return respond

@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar, overload
 import orjson
 
 from runstream.model import EventType, NewEvent, new_id
+from runstream.model.events import LIFECYCLE
 from runstream.sdk.registry import App
 from runstream.store.base import Command, StepRecord
 
@@ -207,3 +208,15 @@ class TaskContext:
     def error(self, message: str, code: str | None = None) -> None:
         """Report an error without failing the task."""
         self._append(EventType.ERROR, {"message": str(message), "code": code})
+
+    def emit(self, type: str, data: Any) -> None:
+        """Record an event of another type emitted by code (agents record ``tool_call``,
+        ``usage``, …); the engine's lifecycle types are refused."""
+        if type in LIFECYCLE:
+            raise ValueError(f"{type} is recorded by the engine, not emitted by tasks")
+        orjson.dumps(data)
+        self._append(type, data)
+
+
+AgentContext = TaskContext
+"""What an agent's prompt function receives: the ``TaskContext`` of its attempt."""

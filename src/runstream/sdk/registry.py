@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from runstream.errors import UnknownKind
 from runstream.model import RetryPolicy
+from runstream.sdk import agents
+from runstream.sdk.agents import AgentSpec
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -36,6 +38,15 @@ class TaskDef:
     timeout: float | None
     """Seconds one attempt may run."""
     retry_policy: RetryPolicy
+    agent: AgentSpec | None = None
+    """What the agent is, for a task declared with ``@app.agent``."""
+
+
+def _check_limits(retries: int, timeout: float | None) -> None:
+    if retries < 0:
+        raise ValueError("retries must be >= 0")
+    if timeout is not None and timeout <= 0:
+        raise ValueError("timeout must be > 0")
 
 
 def _takes_input(fn: Callable[..., Any], what: str) -> bool:
@@ -84,10 +95,7 @@ class App:
         retry_policy: RetryPolicy | None = None,
     ) -> Callable[[F], F]:
         """Register an async ``fn(ctx: TaskContext[, input])`` as a task."""
-        if retries < 0:
-            raise ValueError("retries must be >= 0")
-        if timeout is not None and timeout <= 0:
-            raise ValueError("timeout must be > 0")
+        _check_limits(retries, timeout)
 
         def register(fn: F) -> F:
             task_name = name or fn.__name__
@@ -99,6 +107,56 @@ class App:
                 retries,
                 timeout,
                 retry_policy or RetryPolicy(),
+            )
+            fn.__runstream_name__ = task_name  # type: ignore[attr-defined]
+            return fn
+
+        return register
+
+    def agent(
+        self,
+        name: str | None = None,
+        *,
+        model: Any,
+        instructions: str | None = None,
+        tools: Sequence[Any] = (),
+        output: Any = None,
+        retries: int = 0,
+        timeout: float | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> Callable[[F], F]:
+        """Register an async ``fn(ctx: AgentContext[, input]) -> str`` returning the user
+        prompt as an agent: a task that runs an LLM loop with tools on pydantic-ai and
+        streams it into the log (``docs/agents.md``).
+
+        Args:
+            name: The task name; the function's name by default.
+            model: A pydantic-ai model string (``"openai-chat:gpt-4o-mini"``) or ``Model``.
+            instructions: The system instructions.
+            tools: Plain functions, sync or async, that the model may call (or
+                pydantic-ai ``Tool`` objects).
+            output: An output type (e.g. a pydantic model); ``None`` returns the text.
+            retries: Retries after the first attempt.
+            timeout: Seconds one attempt may run.
+            retry_policy: Backoff between attempts.
+        """
+        _check_limits(retries, timeout)
+
+        def register(fn: F) -> F:
+            task_name = name or fn.__name__
+            self._check_free(task_name)
+            spec, run = agents.declare(
+                task_name,
+                fn,
+                _takes_input(fn, "agent"),
+                model=model,
+                instructions=instructions,
+                tools=tools,
+                output=output,
+            )
+            policy = retry_policy or RetryPolicy()
+            self.tasks[task_name] = TaskDef(
+                task_name, run, True, retries, timeout, policy, agent=spec
             )
             fn.__runstream_name__ = task_name  # type: ignore[attr-defined]
             return fn

@@ -1,20 +1,21 @@
 """Workflows, agents and tasks the v0 API tests run.
 
-Until ``@app.agent`` exists, the "agents" here are plain tasks that emit the events an
-agent stores (``agent_start``, ``tool_call``, ``tool_result``, ``token``,
-``structured_delta``, ``usage``), registered with the agent information
-``api/v0/kinds.py`` asks for (``TaskDef.agent``, whose ``output`` is the schema).
+The "agents" here are plain tasks that emit the events an agent stores (``agent_start``,
+``tool_call``, ``tool_result``, ``token``, ``structured_delta``, ``usage``) in a fixed
+order, registered with the ``AgentSpec`` that ``@app.agent`` attaches and
+``api/v0/kinds.py`` reads (``TaskDef.agent``, whose ``output`` is the schema). Real
+agents against a model are tested in ``tests/sdk``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields
+from dataclasses import replace
 from typing import Any
 
 import runstream as rs
 from runstream.model import EventType
-from runstream.sdk.registry import TaskDef
+from runstream.sdk.agents import AgentSpec
 
 app = rs.App("v0-tests")
 
@@ -34,23 +35,9 @@ def gate(key: str) -> asyncio.Event:
     return GATES.setdefault(key, asyncio.Event())
 
 
-@dataclass(frozen=True)
-class AgentInfo:
-    """Stands in for what ``@app.agent`` attaches to a task definition."""
-
-    model: str
-    output: type | None
-
-
-@dataclass(frozen=True, slots=True)
-class AgentTaskDef(TaskDef):
-    agent: AgentInfo
-
-
 def make_agent(name: str, output: type | None) -> None:
-    task = app.tasks[name]
-    values = {f.name: getattr(task, f.name) for f in fields(task)}
-    app.tasks[name] = AgentTaskDef(**values, agent=AgentInfo("test:model", output))
+    agent = AgentSpec(name, "test:model", None, (), output)
+    app.tasks[name] = replace(app.tasks[name], agent=agent)
 
 
 def emit(ctx: rs.TaskContext, type: str, data: Any) -> None:

@@ -87,6 +87,34 @@ def event(type: str, data: Any, seq: int = 7) -> Event:
             b'id: 7\nevent: data\ndata: {"type":"tool_result","data":[1,2]}\n\n',
         ),
         (
+            EventType.AGENT_START,
+            {"agentId": "classify", "model": "openai-chat:gpt-4o-mini"},
+            b'id: 7\nevent: data\ndata: {"type":"agent_start","agentId":"classify",'
+            b'"model":"openai-chat:gpt-4o-mini"}\n\n',
+        ),
+        (
+            EventType.TOOL_RESULT,
+            {"toolName": "search", "toolCallId": "call_1", "result": {"hits": ["a\nb"]}},
+            b'id: 7\nevent: data\ndata: {"type":"tool_result","toolName":"search",'
+            b'"toolCallId":"call_1","result":{"hits":["a\\nb"]}}\n\n',
+        ),
+        (
+            EventType.STRUCTURED_DELTA,
+            {"partial": {"label": "pos"}},
+            b'id: 7\nevent: data\ndata: {"type":"structured_delta","partial":{"label":"pos"}}\n\n',
+        ),
+        (
+            EventType.USAGE,
+            {"requests": 2, "inputTokens": 42, "outputTokens": 7},
+            b'id: 7\nevent: data\ndata: {"type":"usage","requests":2,"inputTokens":42,'
+            b'"outputTokens":7}\n\n',
+        ),
+        (
+            "custom_kind",
+            {"detail": 1, "type": "ignored"},
+            b'id: 7\nevent: data\ndata: {"type":"custom_kind","detail":1}\n\n',
+        ),
+        (
             EventType.MESSAGE_RECEIVED,
             {"messageId": "m1", "type": "ignored"},
             b'id: 7\nevent: data\ndata: {"type":"MESSAGE_RECEIVED","messageId":"m1"}\n\n',

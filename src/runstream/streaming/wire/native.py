@@ -9,7 +9,8 @@ Frames, one per stored event, ``id`` first::
 - lifecycle events travel as ``event: data`` in the ``{"type": "Event"}`` envelope;
 - ``token`` carries the raw text, ``progress`` the bare number, ``error`` the message;
 - code-emitted ``data`` carries its JSON value as given;
-- agent and message events travel as ``event: data`` JSON objects with a ``type`` field.
+- agent and message events, and any other type code emits (``ctx.emit``), travel as
+  ``event: data`` JSON objects with a ``type`` field.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from runstream.model.events import AGENT, Event, EventType
+from runstream.model.events import AGENT, LIFECYCLE, Event, EventType
 from runstream.streaming.wire.sse import frame, id_line
 
 SSE_TYPES = ("token", "progress", "data", "error")
@@ -66,7 +67,7 @@ def _payload(event: Event) -> str | bytes:
             return message if isinstance(message, str) else _json(message)
         case EventType.DATA:
             return _json(data)
-        case kind if kind in _TAGGED:
+        case kind if kind in _TAGGED or kind not in LIFECYCLE:
             fields = data if isinstance(data, dict) else {"data": data}
             return _json({"type": kind} | {k: v for k, v in fields.items() if k != "type"})
         case kind:
