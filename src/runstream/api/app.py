@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 from starlette.middleware.cors import CORSMiddleware
 
 from runstream import Engine
@@ -16,6 +17,7 @@ from runstream.api import dashboard, errors, metrics, v0
 from runstream.api.auth import Authenticator, authorize, watching
 from runstream.api.limits import BodyLimit
 from runstream.api.native import executions, kinds, streams, tokens
+from runstream.api.native.schemas import ErrorBody
 from runstream.config import Settings
 from runstream.model import ExecutionType
 from runstream.streaming.frames import FrameBodies
@@ -123,8 +125,15 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
                         "description": "Too many open streams (`Retry-After` says when to retry).",
                         "content": _ERROR,
                     }
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
+            components.pop(name, None)
+        # Error responses name the error body by reference (JSON on every endpoint, the
+        # streams included), so it is added here rather than through a response model.
+        _, error_schemas = models_json_schema(
+            [(ErrorBody, "serialization")], ref_template="#/components/schemas/{model}"
+        )
+        components.update(error_schemas["$defs"])
         if settings.auth == "keys":
             schema.setdefault("components", {})["securitySchemes"] = {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "`rs_…` API key"},

@@ -11,9 +11,11 @@ would kill the process before the engine closes; ``StreamingServer`` records it
 in ``signals`` instead, so ``serve`` closes the engine (letting running task
 attempts finish) and returns.
 
-It also aborts connections stuck closing with unsent bytes: a client that stopped
-reading is dropped by its stream's send timeout, but the socket would otherwise
-linger until the client reads again.
+It also aborts connections rather than keep bytes a client does not read: a stream
+whose client stopped reading asks for its connection to be dropped (the registry's
+``drop`` hook) once the send timeout has passed, and any connection stuck closing with
+unsent bytes for that long is aborted too, since the socket would otherwise linger
+until the client reads again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import time
 from collections.abc import Iterator
 
 import uvicorn
+from starlette.types import Scope
 
 from runstream import Engine
 from runstream.api.app import create_app
@@ -46,6 +49,7 @@ class StreamingServer(uvicorn.Server):
         super().__init__(config)
         self.streams = streams
         """The registry of the app being served."""
+        streams.drop = self.drop_connection
         self._settings = settings
         self._stuck_since: dict[asyncio.BaseTransport, float] = {}
         self.signals: list[int] = []
@@ -71,6 +75,15 @@ class StreamingServer(uvicorn.Server):
         """Tell open streams to finish, then shut down as uvicorn does."""
         self.streams.close_all()
         await super().shutdown(sockets)
+
+    def drop_connection(self, scope: Scope) -> bool:
+        """Abort the connection ``scope`` arrived on; False when it is already gone."""
+        client = scope.get("client")
+        for connection in self.server_state.connections:
+            if client is not None and getattr(connection, "client", None) == tuple(client):
+                connection.transport.abort()
+                return True
+        return False
 
     async def on_tick(self, counter: int) -> bool:
         """Uvicorn's periodic housekeeping, plus dropping stuck connections once a second."""

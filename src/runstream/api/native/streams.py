@@ -18,14 +18,16 @@ from runstream import Engine
 from runstream.api.auth import TokenTypes
 from runstream.api.errors import bad_request
 from runstream.api.limits import open_stream
-from runstream.api.native.executions import ERRORS
+from runstream.api.native.executions import ERRORS, operation_id
 from runstream.api.native.params import EngineDep, ExecutionId, Org, last_event_id, load, parse_seq
 from runstream.config import Settings
 from runstream.model import Event, ExecutionType
 from runstream.observability import metrics
 from runstream.observability.streamlog import StreamStats
+from runstream.streaming.consolidated import check_cursor
+from runstream.streaming.feed import Feed, Item
 from runstream.streaming.frames import FrameBodies
-from runstream.streaming.response import EventStreamResponse, Feed, Item
+from runstream.streaming.response import EventStreamResponse
 from runstream.streaming.wire.native import TypeFilter, parse_types
 from runstream.streaming.wire.sse import id_line
 
@@ -75,17 +77,22 @@ router = APIRouter(prefix="/api/orgs/{org}", tags=["streams"])
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
 
 
-def _route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+def _route(path: str, summary: str, operation: str) -> Callable[[Endpoint], Endpoint]:
     return router.get(
         path,
         response_class=EventStreamResponse,
         status_code=200,
         summary=summary,
+        operation_id=operation,
         responses=STREAM_RESPONSES,
     )
 
 
-@_route("/workflow-executions/{execution_id}/stream", "Stream a workflow's events")
+@_route(
+    "/workflow-executions/{execution_id}/stream",
+    "Stream a workflow's events",
+    operation_id("stream", ExecutionType.WORKFLOW, ""),
+)
 async def stream_workflow(
     request: Request,
     org: Org,
@@ -104,7 +111,11 @@ async def stream_workflow(
     )
 
 
-@_route("/task-executions/{execution_id}/stream", "Stream a task's events")
+@_route(
+    "/task-executions/{execution_id}/stream",
+    "Stream a task's events",
+    operation_id("stream", ExecutionType.TASK, ""),
+)
 async def stream_task(
     request: Request,
     org: Org,
@@ -124,6 +135,7 @@ async def stream_task(
 @_route(
     f"/{ExecutionType.WORKFLOW.segment}/{{execution_id}}/stream/consolidated",
     "Stream a workflow's and its descendants' events",
+    operation_id("stream", ExecutionType.WORKFLOW, "Consolidated"),
 )
 async def stream_consolidated(
     request: Request,
@@ -143,6 +155,8 @@ async def stream_consolidated(
     param, cursor = last_event_id(last_event_id_header, last_event_id_query)
     snapshot = await load(engine, org, execution_id, ExecutionType.WORKFLOW)
     try:
+        if cursor is not None:
+            await check_cursor(engine.store, snapshot.id, cursor)
         pairs = engine.stream_consolidated(snapshot.id, cursor=cursor)
     except ValueError as exc:
         raise bad_request(param, str(exc)) from None

@@ -26,8 +26,9 @@ from runstream.api.v0.usage import UsageTally, started_by
 from runstream.model import Event, Snapshot
 from runstream.observability import metrics
 from runstream.observability.streamlog import StreamStats
+from runstream.streaming.feed import Feed, Item
 from runstream.streaming.redis_tokens import TokenChannel
-from runstream.streaming.response import EventStreamResponse, Feed, Item
+from runstream.streaming.response import EventStreamResponse
 from runstream.streaming.wire.sse import frame
 from runstream.streaming.wire.v0 import (
     EVENT_NAMES,
