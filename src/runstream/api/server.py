@@ -28,7 +28,7 @@ import math
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from starlette.types import Scope
@@ -54,12 +54,20 @@ class StreamingServer(uvicorn.Server):
         self._stuck_since: dict[asyncio.BaseTransport, float] = {}
         self.signals: list[int] = []
         """Signals that stopped the server (SIGINT, SIGTERM), oldest first."""
+        self.on_started: Callable[[StreamingServer], None] | None = None
+        """Called once the server listens (the CLI prints its banner then)."""
 
     @property
     def port(self) -> int:
         """The port actually bound (useful with ``port=0``)."""
         port: int = self.servers[0].sockets[0].getsockname()[1]
         return port
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start as uvicorn does, then call ``on_started`` once the sockets listen."""
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started(self)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -166,7 +174,12 @@ def server(
 
 
 async def serve(
-    engine: Engine, settings: Settings, *, log_level: str = "info", access_log: bool = True
+    engine: Engine,
+    settings: Settings,
+    *,
+    log_level: str = "info",
+    access_log: bool = True,
+    on_started: Callable[[StreamingServer], None] | None = None,
 ) -> None:
     """Open the engine, serve its API until SIGINT or SIGTERM, then close the engine.
 
@@ -177,10 +190,13 @@ async def serve(
         settings: As for ``server``.
         log_level: Uvicorn's log level.
         access_log: Log one line per request.
+        on_started: Called once the store is open and the server listens.
     """
     streamlog.configure(log_level)
     try:
         async with engine:
-            await server(engine, settings, log_level=log_level, access_log=access_log).serve()
+            running = server(engine, settings, log_level=log_level, access_log=access_log)
+            running.on_started = on_started
+            await running.serve()
     finally:
         metrics.process_exited()
