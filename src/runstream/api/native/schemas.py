@@ -174,6 +174,22 @@ class StreamTokenOut(_Out):
     expiresAt: str = Field(description="ISO 8601, UTC.")
 
 
+class StreamEventOut(BaseModel):
+    """One Server-Sent Event of a native stream (its frames are described in docs/api.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = Field(
+        default=None, description="The seq, or a consolidated cursor: resume after it."
+    )
+    event: Literal["token", "progress", "data", "error"] | None = None
+    data: str | None = Field(
+        default=None,
+        description="The token's text, the progress number, the error message, or JSON.",
+    )
+    retry: int | None = Field(default=None, ge=0, description="Reconnection delay, in ms.")
+
+
 class ErrorDetail(_Out):
     """What went wrong."""
 
