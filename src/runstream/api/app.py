@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -145,5 +146,29 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
                 },
             }
             schema["security"] = [{"apiKey": []}, {"streamToken": []}]
+        _name_the_kinds(schema, app.state.engine)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _name_the_kinds(schema: dict[str, Any], engine: Engine) -> None:
+    """Give each start operation a body whose ``kind`` lists the app's workflows or tasks,
+    so the documentation (and any generated client or fuzzer) knows the valid kinds."""
+    components = schema["components"]["schemas"]
+    start = components.get("StartRequest")
+    registered: dict[str, list[str]] = {
+        "startWorkflow": sorted(engine.app.workflows),
+        "startTask": sorted(engine.app.tasks),
+    }
+    for item in schema["paths"].values():
+        operation = item.get("post", {})
+        kinds = registered.get(operation.get("operationId"))
+        if start is None or not kinds:
+            continue
+        name = operation["operationId"][0].upper() + operation["operationId"][1:] + "Request"
+        body = copy.deepcopy(start)
+        body["title"] = name
+        body["properties"]["kind"]["enum"] = kinds
+        components[name] = body
+        content = operation["requestBody"]["content"]["application/json"]
+        content["schema"] = {"$ref": f"#/components/schemas/{name}"}

@@ -25,7 +25,7 @@ ExecutionId = Annotated[
 Cursor = Annotated[
     str | None,
     Query(
-        pattern=f"^(|{_UUID})$",
+        json_schema_extra={"pattern": f"^(|{_UUID})$"},
         description="``nextCursor`` of the previous page; empty or absent: the first page.",
     ),
 ]
