@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.conftest import sqlite_url
@@ -83,7 +84,9 @@ def test_serving_beyond_loopback_warns_that_auth_is_off(
     warning = [line for line in served.stderr.splitlines() if "without authentication" in line]
     assert bool(warning) is warned, served.stderr
     if warned:
-        assert warning[0].startswith("WARNING:"), warning
+        # stderr is a pipe here, so runstream's log lines are JSON.
+        line = orjson.loads(warning[0])
+        assert line["level"] == "warning" and line["message"].startswith("serving on 0.0.0.0:")
 
 
 def test_sigterm_ends_an_idle_server_well_under_a_second(tmp_path: Path) -> None:
