@@ -46,6 +46,7 @@ async def test_unstorable_json_is_400_naming_the_field(
 ) -> None:
     waiting = await shared.start("gated")
     inbox = await shared.start("inbox")
+    await shared.waiting(waiting)
     cases = [
         (BASE, b'{"kind": "gated", "input": {"items": [1, %s]}}', "input.items[1]"),
         (f"{BASE}/{inbox}/messages", b'{"message": %s}', "message"),
@@ -201,3 +202,10 @@ async def test_a_half_sent_body_gets_408_and_the_connection_is_closed(store_url:
         line = await asyncio.wait_for(reader.readline(), 5)
         writer.close()
         assert line.startswith(b"HTTP/1.1 201"), line
+
+
+async def test_the_v0_api_parses_bodies_under_the_same_rules(shared: Live) -> None:
+    path = "/api/v0/workflows/gated/executions"
+    error = _error(await _post(shared, path, b'{"input": {"n": 18446744073709551616}}'), 400)
+    assert error["param"] == "input.n" and "beyond 64 bits" in error["message"]
+    assert (await _post(shared, path, b'{"input": {"n": 1}}')).status_code == 202

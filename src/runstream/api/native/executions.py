@@ -28,13 +28,14 @@ from runstream.api.native.schemas import (
 )
 from runstream.model import ExecutionType, Status
 
-_ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+"""The content of every error response: the JSON error body, whatever the route sends."""
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A parameter is malformed (the body names it).", "content": _ERROR_JSON},
-    404: {"description": "No such execution in this organisation.", "content": _ERROR_JSON},
+    400: {"description": "A parameter is malformed (the body names it).", "content": ERROR_JSON},
+    404: {"description": "No such execution in this organisation.", "content": ERROR_JSON},
     "default": {
         "description": "Any other error (405, 408, 409, 503, …): the same JSON error body.",
-        "content": _ERROR_JSON,
+        "content": ERROR_JSON,
     },
 }
 """Error responses every endpoint documents: always JSON, also on the stream endpoints."""
@@ -199,7 +200,7 @@ def router(type: ExecutionType) -> APIRouter:
         responses=ERRORS
         | {
             202: {"model": RetryAccepted, "description": "The execution runs again."},
-            409: {"content": _ERROR_JSON, "description": "The execution is not FAILED."},
+            409: {"content": ERROR_JSON, "description": "The execution is not FAILED."},
         },
     )
     async def retry(
@@ -222,8 +223,8 @@ def router(type: ExecutionType) -> APIRouter:
 
 
 def _add_workflow_routes(routes: APIRouter) -> None:
-    conflict = {409: {"content": _ERROR_JSON, "description": "The execution has finished."}}
-    too_large = {413: {"content": _ERROR_JSON, "description": "The message is too large."}}
+    conflict = {409: {"content": ERROR_JSON, "description": "The execution has finished."}}
+    too_large = {413: {"content": ERROR_JSON, "description": "The message is too large."}}
     workflow = ExecutionType.WORKFLOW
 
     @routes.post(
