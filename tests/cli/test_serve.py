@@ -81,12 +81,12 @@ def test_serving_beyond_loopback_warns_that_auth_is_off(
 ) -> None:
     with serving("--host", host, "--store", sqlite_url(tmp_path / "x.db")) as served:
         pass
-    warning = [line for line in served.stderr.splitlines() if "without authentication" in line]
+    warning = [line for line in served.stderr.splitlines() if "auth is off" in line]
     assert bool(warning) is warned, served.stderr
     if warned:
         # stderr is a pipe here, so runstream's log lines are JSON.
         line = orjson.loads(warning[0])
-        assert line["level"] == "warning" and line["message"].startswith("serving on 0.0.0.0:")
+        assert line["level"] == "warning" and "0.0.0.0" in line["message"]
 
 
 def test_sigterm_ends_an_idle_server_well_under_a_second(tmp_path: Path) -> None:
