@@ -59,6 +59,7 @@ def _links(type: ExecutionType) -> dict[str, Any]:
         operation_id("cancel", type),
         operation_id("retry", type),
         operation_id("stream", type, ""),
+        operation_id("mint", type, "StreamToken"),
     ]
     if type is ExecutionType.WORKFLOW:
         targets += [
