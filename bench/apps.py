@@ -122,3 +122,21 @@ async def agent_tokens(ctx: rs.WorkflowContext, spec: dict[str, float]) -> int:
     """The agent_tokens scenario's execution: one ``token_agent`` task; returns its length."""
     text: str = await ctx.task(token_agent, spec)
     return len(text)
+
+
+@app.task()
+async def bulk(ctx: rs.TaskContext, spec: dict[str, int]) -> int:
+    """Emit ``count`` data events of about ``size`` bytes each, as fast as they are taken:
+    a large log in little time (the stalled-clients figure). Returns the bytes emitted."""
+    chunk = "x" * spec["size"]
+    for i in range(spec["count"]):
+        ctx.data({"i": i, "blob": chunk})
+        if i % 50 == 49:
+            await asyncio.sleep(0)
+    return spec["count"] * spec["size"]
+
+
+@app.workflow()
+async def big_log(ctx: rs.WorkflowContext, spec: dict[str, int]) -> int:
+    """One ``bulk`` task: an execution with a log of ``count * size`` bytes."""
+    return await ctx.task(bulk, spec)

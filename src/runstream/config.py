@@ -65,6 +65,8 @@ class Settings:
     """Open streams one process serves at once; more get 429 with ``Retry-After``."""
     max_streams_per_org: int = 1_000
     """Open streams of one organisation in one process; more get 429."""
+    body_timeout_seconds: float = 30.0
+    """A request body of which no part arrives for this long is answered 408."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -74,6 +76,7 @@ class Settings:
             "max_connection_seconds",
             "send_timeout_seconds",
             "shutdown_timeout_seconds",
+            "body_timeout_seconds",
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
@@ -192,4 +195,5 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("max_message_bytes", "RUNSTREAM_MAX_MESSAGE_BYTES", _int),
     ("max_streams", "RUNSTREAM_MAX_STREAMS", _int),
     ("max_streams_per_org", "RUNSTREAM_MAX_STREAMS_PER_ORG", _int),
+    ("body_timeout_seconds", "RUNSTREAM_BODY_TIMEOUT_SECONDS", _seconds),
 )

@@ -42,6 +42,22 @@ async def waiting(ctx: rs.WorkflowContext) -> Any:
     return {"go": value, "message": message}
 
 
+@app.task(retries=1, retry_policy=rs.RetryPolicy(initial_interval=0, jitter=0))
+async def flaky(ctx: rs.TaskContext, words: int) -> int:
+    """Streams words on every attempt; the first attempt then fails."""
+    for i in range(words):
+        ctx.token(f"try{ctx.attempt}-word{i} ")
+    if ctx.attempt == 1:
+        raise RuntimeError("first attempt fails")
+    return words
+
+
+@app.workflow()
+async def retried(ctx: rs.WorkflowContext) -> int:
+    """Completes after its task's second attempt."""
+    return await ctx.task(flaky, 3)
+
+
 not_an_app = "just a string"
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections import Counter
 
 from runstream.demo.driver import model_script
 from runstream.demo.model_server import ModelServer
 
-from .conftest import runstream
+from .conftest import HERE, command, environment, runstream, stop
 
 
 def test_the_demo_shows_everything_and_completes() -> None:
@@ -58,6 +59,8 @@ def test_the_demo_shows_everything_and_completes() -> None:
     assert f"/workflow-executions/{root}/stream/consolidated" in done.stderr
     assert "/promises/approval/resolve" in done.stderr
     assert f"COMPLETED showcase {root}" in done.stderr
+    # The printed URLs die with the demo: it says how to keep them working.
+    assert "runstream demo --keep-serving" in done.stderr
 
 
 async def test_with_openai_base_url_set_the_demo_uses_that_model() -> None:
@@ -78,3 +81,29 @@ async def test_with_openai_base_url_set_the_demo_uses_that_model() -> None:
     assert [request.model for request in model.requests] == ["local-model", "local-model"]
     start = next(e for e in done.lines() if e["type"] == "agent_start")
     assert start["data"] == {"agentId": "review_draft", "model": "openai-chat:local-model"}
+
+
+def test_with_keep_serving_the_printed_urls_keep_working() -> None:
+    process = subprocess.Popen(
+        command("demo", "--keep-serving", "--json"),
+        env=environment(),
+        cwd=HERE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        printed = ""
+        while "still serving at" not in printed and process.poll() is None:
+            printed += process.stderr.readline()
+        url = next(
+            word for word in printed.split() if word.startswith("http") and word.endswith("/stream")
+        )
+        replay = subprocess.run(["curl", "-sN", url], capture_output=True, text=True, timeout=30)
+        assert "WORKFLOW_COMPLETED" in replay.stdout
+    finally:
+        stop(process)
+        if process.stderr is not None:
+            process.stderr.close()
+    assert process.returncode == 0

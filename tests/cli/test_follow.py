@@ -40,6 +40,25 @@ def test_run_follow_a_failed_workflow(server: Server) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_json_lines_say_which_attempt_streamed_a_token(server: Server) -> None:
+    done = server("run", "retried", "--follow", "--json")
+    assert done.code == 0, done.stderr
+    events = done.lines()
+    assert_complete_log(events)
+    tokens = [e for e in events if e["type"] == "token"]
+    started = [e for e in events if e["type"] == "TASK_STARTED"]
+    task_id = started[0]["data"]["id"]
+    assert {e["taskId"] for e in tokens} == {task_id}
+    assert [e["attempt"] for e in tokens] == [1, 1, 1, 2, 2, 2]
+    assert all(e["taskId"] == task_id and e["attempt"] for e in started)
+    # Keeping the final attempt's tokens gives exactly the text that counted.
+    final = max(e["attempt"] for e in tokens)
+    text = "".join(e["data"] for e in tokens if e["attempt"] == final)
+    assert text == "try2-word0 try2-word1 try2-word2 "
+    workflow_events = [e for e in events if e["type"].startswith("WORKFLOW_")]
+    assert all("taskId" not in e for e in workflow_events)
+
+
 def test_follow_exit_codes(server: Server) -> None:
     greet = server.start("greet", "ann")
     doomed = server.start("doomed")

@@ -64,7 +64,10 @@ def test_ignored_values() -> None:
     events, parser = parse(b"retry: 1s\nid: a\0b\nunknown: field\ndata: z\n\n")
     assert parser.retry is None
     assert parser.last_event_id == ""
-    assert events == [ServerSentEvent("message", "z", "")]
+    # Unknown fields change nothing an EventSource sees; they are kept aside (task, attempt).
+    assert events == [ServerSentEvent("message", "z", "", {"unknown": "field"})]
+    events, _ = parse(b"task: t1\nattempt: 2\ndata: a\n\ndata: b\n\n")
+    assert [e.fields for e in events] == [{"task": "t1", "attempt": "2"}, {}]
 
 
 def test_the_byte_order_mark_is_stripped_only_at_the_start() -> None:

@@ -24,7 +24,7 @@ def test_reference_renders_the_three_v0_streams_with_their_parameters() -> None:
         heading = f"### `GET /api/v0/executions/{family}/{{exec_id}}/stream`"
         assert heading in page
         section = page.split(heading, 1)[1].split("\n### ", 1)[0]
-        assert "| 200 | `text/event-stream` string |" in section
+        assert "| 200 | `text/event-stream` [V0StreamEvent](#v0streamevent) |" in section
         assert (
             "| `poll_ms` | query | integer (minimum 250, maximum 2000) \\| null | no |" in section
         )

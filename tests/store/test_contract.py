@@ -97,6 +97,29 @@ async def test_read_events_pages_after_a_seq(store: Fixture) -> None:
     assert all(e.ts > 0 and e.execution_id == wf for e in page)
 
 
+async def test_read_events_pages_can_be_bounded_in_bytes(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    await s.append_events([NewEvent(wf, "data", "x" * 1000) for _ in range(10)])
+    assert len(await s.read_events(wf, 0, 100)) == 11
+    bounded = await s.read_events(wf, 1, 100, max_bytes=3500)
+    assert [e.seq for e in bounded] == [2, 3, 4]
+    # At least one event, however large, so a reader always moves on.
+    assert [e.seq for e in await s.read_events(wf, 1, 100, max_bytes=10)] == [2]
+    assert len(await s.read_events(wf, 1, 5, max_bytes=1 << 20)) == 5
+
+
+async def test_list_pages_are_summaries(store: Fixture) -> None:
+    s, _ = store
+    wf = await new_workflow(s)
+    page, _ = await s.list_executions(
+        org="default", type=ExecutionType.WORKFLOW, status=None, kind=None, limit=5, cursor=None
+    )
+    assert [p.id for p in page] == [wf]
+    assert page[0].input is None and page[0].output is None
+    assert (await s.get_snapshot(wf)).input is not None
+
+
 async def test_append_events_keeps_order_and_tags(store: Fixture) -> None:
     s, rec = store
     wf = await new_workflow(s)

@@ -7,15 +7,23 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from runstream.store import open_store
 from tests.conftest import sqlite_url
 from tests.store.conftest import Recorder
 
 
-async def test_a_second_process_on_the_same_file_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("through", ["the file", "a symlink"])
+async def test_a_second_process_on_the_same_file_is_refused(tmp_path: Path, through: str) -> None:
     url = sqlite_url(tmp_path / "one.db")
     first = open_store(url)
     await first.open(Recorder())
+    if through == "a symlink":
+        # The lock is on the real path: another name for the same file meets it.
+        (tmp_path / "elsewhere").mkdir()
+        (tmp_path / "elsewhere" / "alias.db").symlink_to(tmp_path / "one.db")
+        url = sqlite_url(tmp_path / "elsewhere" / "alias.db")
     code = (
         "import asyncio, sys\n"
         "from runstream.store import open_store\n"

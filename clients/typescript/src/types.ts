@@ -300,15 +300,13 @@ export interface SnapshotChild {
   status: Status;
 }
 
-/** What `GET …/{id}` answers: the state of an execution. */
-export interface ExecutionSnapshot {
+/** What a listing holds of an execution: no input, output or detail (`get` has them). */
+export interface ExecutionSummary {
   id: string;
   kind: string;
   type: "workflow" | "task";
   org: string;
   status: Status;
-  input: unknown;
-  output: unknown;
   error: string | null;
   parentWorkflowExecutionId: string | null;
   createdAtMs: number;
@@ -316,6 +314,12 @@ export interface ExecutionSnapshot {
   /** Seq of the newest event; resume a stream from here. */
   lastEventId: number;
   cancelRequested: boolean;
+}
+
+/** What `GET …/{id}` answers: the state of an execution. */
+export interface ExecutionSnapshot extends ExecutionSummary {
+  input: unknown;
+  output: unknown;
   tasks: SnapshotTask[];
   state: Record<string, unknown>;
   promises: SnapshotPromise[];
@@ -324,7 +328,7 @@ export interface ExecutionSnapshot {
 
 /** One page of a listing, newest first. */
 export interface ExecutionPage {
-  items: ExecutionSnapshot[];
+  items: ExecutionSummary[];
   /** Pass as `cursor` for the next page. */
   nextCursor: string | null;
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 from starlette.middleware.cors import CORSMiddleware
 
 from runstream import Engine
@@ -16,6 +18,7 @@ from runstream.api import dashboard, errors, metrics, v0
 from runstream.api.auth import Authenticator, authorize, watching
 from runstream.api.limits import BodyLimit
 from runstream.api.native import executions, kinds, streams, tokens
+from runstream.api.native.schemas import ErrorBody
 from runstream.config import Settings
 from runstream.model import ExecutionType
 from runstream.streaming.frames import FrameBodies
@@ -123,8 +126,15 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
                         "description": "Too many open streams (`Retry-After` says when to retry).",
                         "content": _ERROR,
                     }
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
+            components.pop(name, None)
+        # Error responses name the error body by reference (JSON on every endpoint, the
+        # streams included), so it is added here rather than through a response model.
+        _, error_schemas = models_json_schema(
+            [(ErrorBody, "serialization")], ref_template="#/components/schemas/{model}"
+        )
+        components.update(error_schemas["$defs"])
         if settings.auth == "keys":
             schema.setdefault("components", {})["securitySchemes"] = {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "`rs_…` API key"},
@@ -136,5 +146,29 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
                 },
             }
             schema["security"] = [{"apiKey": []}, {"streamToken": []}]
+        _name_the_kinds(schema, app.state.engine)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _name_the_kinds(schema: dict[str, Any], engine: Engine) -> None:
+    """Give each start operation a body whose ``kind`` lists the app's workflows or tasks,
+    so the documentation (and any generated client or fuzzer) knows the valid kinds."""
+    components = schema["components"]["schemas"]
+    start = components.get("StartRequest")
+    registered: dict[str, list[str]] = {
+        "startWorkflow": sorted(engine.app.workflows),
+        "startTask": sorted(engine.app.tasks),
+    }
+    for item in schema["paths"].values():
+        operation = item.get("post", {})
+        kinds = registered.get(operation.get("operationId"))
+        if start is None or not kinds:
+            continue
+        name = operation["operationId"][0].upper() + operation["operationId"][1:] + "Request"
+        body = copy.deepcopy(start)
+        body["title"] = name
+        body["properties"]["kind"]["enum"] = kinds
+        components[name] = body
+        content = operation["requestBody"]["content"]["application/json"]
+        content["schema"] = {"$ref": f"#/components/schemas/{name}"}

@@ -15,6 +15,7 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from runstream.errors import (
     ExecutionNotFound,
@@ -55,7 +56,7 @@ class HttpError(Exception):
         self.message = message
         self.param = param
         self.headers = headers or {}
-        """Extra response headers (``WWW-Authenticate`` on a 401)."""
+        """Extra response headers (``WWW-Authenticate`` on a 401, ``Connection`` on a 408)."""
 
 
 def bad_request(param: str, message: str) -> HttpError:
@@ -120,6 +121,12 @@ async def _runstream_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":
+        # FastAPI puts the character offset where the field name would be.
+        context = first.get("ctx")
+        reason = context.get("error", "not JSON") if isinstance(context, dict) else "not JSON"
+        message = f"body: malformed JSON at character {first['loc'][-1]}: {reason}"
+        return error_response(400, "invalid_parameter", message, "body")
     # loc starts with where the value came from ("body", "query", …); the rest names it.
     param = ".".join(str(part) for part in first["loc"][1:]) or str(
         first["loc"][0] if first["loc"] else "request"
@@ -134,7 +141,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
         exc.status_code, "http_error"
     )
-    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed(request))
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -11,9 +11,11 @@ would kill the process before the engine closes; ``StreamingServer`` records it
 in ``signals`` instead, so ``serve`` closes the engine (letting running task
 attempts finish) and returns.
 
-It also aborts connections stuck closing with unsent bytes: a client that stopped
-reading is dropped by its stream's send timeout, but the socket would otherwise
-linger until the client reads again.
+It also aborts connections rather than keep bytes a client does not read: a stream
+whose client stopped reading asks for its connection to be dropped (the registry's
+``drop`` hook) once the send timeout has passed, and any connection stuck closing with
+unsent bytes for that long is aborted too, since the socket would otherwise linger
+until the client reads again.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import math
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
+from starlette.types import Scope
 
 from runstream import Engine
 from runstream.api.app import create_app
@@ -46,16 +49,25 @@ class StreamingServer(uvicorn.Server):
         super().__init__(config)
         self.streams = streams
         """The registry of the app being served."""
+        streams.drop = self.drop_connection
         self._settings = settings
         self._stuck_since: dict[asyncio.BaseTransport, float] = {}
         self.signals: list[int] = []
         """Signals that stopped the server (SIGINT, SIGTERM), oldest first."""
+        self.on_started: Callable[[StreamingServer], None] | None = None
+        """Called once the server listens (the CLI prints its banner then)."""
 
     @property
     def port(self) -> int:
         """The port actually bound (useful with ``port=0``)."""
         port: int = self.servers[0].sockets[0].getsockname()[1]
         return port
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start as uvicorn does, then call ``on_started`` once the sockets listen."""
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started(self)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -71,6 +83,15 @@ class StreamingServer(uvicorn.Server):
         """Tell open streams to finish, then shut down as uvicorn does."""
         self.streams.close_all()
         await super().shutdown(sockets)
+
+    def drop_connection(self, scope: Scope) -> bool:
+        """Abort the connection ``scope`` arrived on; False when it is already gone."""
+        client = scope.get("client")
+        for connection in self.server_state.connections:
+            if client is not None and getattr(connection, "client", None) == tuple(client):
+                connection.transport.abort()
+                return True
+        return False
 
     async def on_tick(self, counter: int) -> bool:
         """Uvicorn's periodic housekeeping, plus dropping stuck connections once a second."""
@@ -153,7 +174,12 @@ def server(
 
 
 async def serve(
-    engine: Engine, settings: Settings, *, log_level: str = "info", access_log: bool = True
+    engine: Engine,
+    settings: Settings,
+    *,
+    log_level: str = "info",
+    access_log: bool = True,
+    on_started: Callable[[StreamingServer], None] | None = None,
 ) -> None:
     """Open the engine, serve its API until SIGINT or SIGTERM, then close the engine.
 
@@ -164,10 +190,13 @@ async def serve(
         settings: As for ``server``.
         log_level: Uvicorn's log level.
         access_log: Log one line per request.
+        on_started: Called once the store is open and the server listens.
     """
     streamlog.configure(log_level)
     try:
         async with engine:
-            await server(engine, settings, log_level=log_level, access_log=access_log).serve()
+            running = server(engine, settings, log_level=log_level, access_log=access_log)
+            running.on_started = on_started
+            await running.serve()
     finally:
         metrics.process_exited()

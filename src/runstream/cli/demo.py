@@ -4,7 +4,8 @@ It serves the demo app on 127.0.0.1 (a free port unless ``--port``) with SQLite 
 temporary directory (or ``--store``), starts ``showcase``, lets the ``Driver`` answer
 its promise and message through the HTTP API, and follows it with the same view as
 ``runstream follow`` (JSON lines when stdout is not a terminal). It prints the URLs
-that show the same stream with ``curl -N``. It exits 0 when the workflow completed.
+that show the same stream with ``curl -N`` and says how to keep the server up for them
+(``--keep-serving``). It exits 0 when the workflow completed.
 
 The workflow's agent step uses a real model when ``OPENAI_BASE_URL`` or
 ``OPENAI_API_KEY`` is set (``--model``, default ``openai-chat:gpt-4o-mini``), and
@@ -142,6 +143,12 @@ async def _demo(
             if keep_serving and not serving.done():
                 console.print(f"still serving at {url} (Ctrl-C stops it)", soft_wrap=True)
                 await serving
+            elif not serving.done():
+                console.print(
+                    "the demo's server stops now; run `runstream demo --keep-serving` to keep "
+                    "it up and try the URLs above",
+                    soft_wrap=True,
+                )
         finally:
             api.should_exit = True
             await serving
@@ -194,7 +201,8 @@ def _announce(
         + (
             ""
             if keep_serving
-            else "[dim](the server stops with the demo; --keep-serving keeps it up)[/]\n"
+            else "[dim](they work while the demo runs; `runstream demo --keep-serving` keeps "
+            "the server up afterwards)[/]\n"
         ),
         soft_wrap=True,
     )

@@ -169,7 +169,7 @@ def list_executions(
     )
     if json or not is_tty():
         for snapshot in page.items:
-            print_json(snapshot.to_json())
+            print_json(snapshot.summary_json())
     else:
         table = Table(box=None, header_style="bold dim")
         table.add_column("id", no_wrap=True, min_width=36)

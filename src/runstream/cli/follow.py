@@ -67,6 +67,7 @@ class Follower:
             after=self.last_id,
             types=self._types,
             consolidated=self.consolidated,
+            include_task=True,
         )
         async with stream:
             if self._json_lines:

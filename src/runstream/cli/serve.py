@@ -12,7 +12,7 @@ import importlib
 import os
 import signal
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -21,6 +21,9 @@ import runstream as rs
 from runstream.cli.console import ExitCode, fail, run, stderr
 from runstream.cli.options import settings
 from runstream.config import Settings
+
+if TYPE_CHECKING:
+    from runstream.api.server import StreamingServer
 
 AppSpec = Annotated[
     str,
@@ -155,14 +158,18 @@ def serve(
         auth=auth.lower() if auth else None,
     )
     engine = engine_for(load_app(app), config)
-    base = f"http://{config.host}:{config.port}"
-    stderr.print(
-        f"[bold]runstream[/] serving [bold]{escape(app)}[/] on {base} "
-        f"(store {escape(config.store_url)}, worker {'on' if config.worker else 'off'}, "
-        f"auth {config.auth}); "
-        f"API docs at {base}/docs"
-    )
-    run(serve_api(engine, config, log_level=log_level.lower()))
+
+    def banner(server: StreamingServer) -> None:
+        # Only once the store is open and the port bound: a refused start prints no banner.
+        base = f"http://{config.host}:{server.port}"
+        stderr.print(
+            f"[bold]runstream[/] serving [bold]{escape(app)}[/] on {base} "
+            f"(store {escape(config.store_url)}, worker {'on' if config.worker else 'off'}, "
+            f"auth {config.auth}); "
+            f"API docs at {base}/docs"
+        )
+
+    run(serve_api(engine, config, log_level=log_level.lower(), on_started=banner))
 
 
 def worker(

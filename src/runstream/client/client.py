@@ -151,6 +151,7 @@ class Client:
         after: int | str = 0,
         types: Iterable[str] | None = None,
         consolidated: bool = False,
+        include_task: bool = False,
     ) -> EventStream:
         """The execution's events from the server's stream, resumed across dropped connections.
 
@@ -160,6 +161,7 @@ class Client:
             types: Only these SSE types, event names or prefixes (``token``, ``TASK_FAILED``,
                 ``timer``); the server rejects unknown ones (``ApiError``, 400).
             consolidated: Also the events of every descendant workflow (ids are cursors).
+            include_task: Events of a task attempt carry ``task_id`` and ``attempt``.
 
         The stream ends after the terminal event (for a consolidated stream, once the
         server closed it after the root's terminal event), or when the server has nothing
@@ -179,6 +181,7 @@ class Client:
             types=",".join(types) if types is not None else None,
             consolidated=consolidated,
             reconnect=self._reconnect,
+            include_task=include_task,
         )
 
     async def stream_token(

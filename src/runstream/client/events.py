@@ -7,7 +7,7 @@ what the frame carries; the events page (``Client.events``) has every stored fie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -35,6 +35,11 @@ class StreamEvent:
     object without ``type``."""
     timestamp_ms: int | None = None
     """Server time of a lifecycle event; other frames carry none."""
+    task_id: str | None = None
+    """The task whose attempt recorded the event (streams opened with ``include_task``)."""
+    attempt: int | None = None
+    """That attempt's number (1, 2, …): output of an attempt that failed and was retried
+    is superseded by the next attempt's."""
 
     @property
     def is_lifecycle(self) -> bool:
@@ -61,11 +66,23 @@ class StreamEvent:
         body: dict[str, Any] = {"id": self.id, "type": self.type, "data": self.data}
         if self.timestamp_ms is not None:
             body["timestampMs"] = self.timestamp_ms
+        if self.task_id is not None:
+            body["taskId"] = self.task_id
+            body["attempt"] = self.attempt
         return body
 
 
 def decode(sse: ServerSentEvent) -> StreamEvent:
     """The ``StreamEvent`` a native frame stands for."""
+    event = _decode(sse)
+    task_id = sse.fields.get("task")
+    if not task_id:
+        return event
+    attempt = sse.fields.get("attempt", "")
+    return replace(event, task_id=task_id, attempt=int(attempt) if attempt.isdigit() else None)
+
+
+def _decode(sse: ServerSentEvent) -> StreamEvent:
     match sse.event:
         case "token" | "error":
             return StreamEvent(sse.id, sse.event, sse.data)

@@ -18,6 +18,8 @@ class ExecutionPage:
     """One page of ``list_executions``, newest first."""
 
     items: list[Snapshot]
+    """Summaries: ``input`` and ``output`` are ``None`` and there is no task, state,
+    promise or child detail (``Client.get`` has it all)."""
     next_cursor: str | None
     """Pass as ``cursor`` for the next page; ``None`` on the last one."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -25,6 +25,9 @@ class ServerSentEvent:
     """The ``data:`` lines joined with ``\\n``."""
     id: str
     """The last event id at dispatch (``""`` before any ``id:`` field)."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Other fields of the block (an ``EventSource`` ignores them), e.g. runstream's
+    ``task`` and ``attempt``; the last value of each."""
 
 
 class SSEParser:
@@ -37,6 +40,7 @@ class SSEParser:
         self._after_cr = False
         self._data: list[str] = []
         self._event = ""
+        self._fields: dict[str, str] = {}
         self.last_event_id = ""
         """The id to send back as ``Last-Event-ID``; survives across events."""
         self.retry: int | None = None
@@ -81,13 +85,17 @@ class SSEParser:
         elif name == "id":
             if "\0" not in value:
                 self.last_event_id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry = int(value)
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self.retry = int(value)
+        else:
+            self._fields[name] = value
         return None
 
     def _dispatch(self) -> ServerSentEvent | None:
         data, self._data = self._data, []
         event, self._event = self._event, ""
+        fields, self._fields = self._fields, {}
         if not data:
             return None
-        return ServerSentEvent(event or "message", "\n".join(data), self.last_event_id)
+        return ServerSentEvent(event or "message", "\n".join(data), self.last_event_id, fields)

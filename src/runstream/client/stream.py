@@ -57,11 +57,13 @@ class EventStream:
         types: str | None,
         consolidated: bool,
         reconnect: Reconnect,
+        include_task: bool = False,
     ) -> None:
         self._http = http
         self._path = path
         self._execution_id = execution_id
         self._types = types
+        self._include_task = include_task
         self._consolidated = consolidated
         self._reconnect = reconnect
         self._events = self._run()
@@ -93,7 +95,9 @@ class EventStream:
 
     async def _run(self) -> AsyncGenerator[StreamEvent, None]:
         path = await self._path()
-        params = {"types": self._types} if self._types else None
+        params = {"types": self._types} if self._types else {}
+        if self._include_task:
+            params["include"] = "task"
         failures = 0
         ended = False
         while True:

@@ -10,8 +10,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import orjson
-
 from runstream.engine import accounting
 from runstream.engine.activations import ActivationRunner
 from runstream.engine.attempts import AttemptRunner
@@ -19,6 +17,7 @@ from runstream.engine.emitter import Emitter
 from runstream.engine.signal import Signal
 from runstream.errors import ExecutionFailed, ExecutionNotFound
 from runstream.model import Event, ExecutionType, Snapshot, Status, is_uuid, new_id
+from runstream.model.json import check
 from runstream.observability import tracing
 from runstream.sdk.registry import App
 from runstream.store import Store, open_store
@@ -197,7 +196,7 @@ class Engine:
     ) -> ExecutionHandle:
         """Start a workflow execution."""
         wf = self.app.get_workflow(workflow)
-        orjson.dumps(input)
+        check(input, "input")
         execution_id = new_id()
         await self.store.create_execution(
             NewExecution(
@@ -216,7 +215,7 @@ class Engine:
     ) -> ExecutionHandle:
         """Start a standalone task execution (its own log)."""
         t = self.app.get_task(task)
-        orjson.dumps(input)
+        check(input, "input")
         execution_id = new_id()
         await self.store.create_execution(
             NewExecution(
@@ -251,7 +250,8 @@ class Engine:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Snapshot], str | None]:
-        """A page of executions, newest first, and the cursor of the next page; raises
+        """A page of execution summaries (``input`` and ``output`` are not loaded: ``None``;
+        ``get`` has them), newest first, and the cursor of the next page; raises
         ``ValueError`` for a cursor this engine did not hand out."""
         if cursor is not None and not is_uuid(cursor):
             raise ValueError(f"malformed cursor {cursor!r}")
@@ -285,6 +285,7 @@ class Engine:
     # -- steering ------------------------------------------------------------------------
     async def cancel(self, execution_id: str, reason: str | None = None) -> None:
         """Cancel an execution with its tasks, timers and children; idempotent."""
+        check(reason, "reason")
         await self.store.request_cancel(execution_id, reason)
 
     async def retry(self, execution_id: str, reason: str | None = None) -> int:
@@ -300,18 +301,19 @@ class Engine:
 
     async def send_message(self, execution_id: str, message: Any) -> str:
         """Queue a message for the workflow's ``ctx.receive()``; returns its id."""
-        orjson.dumps(message)
+        check(message, "message")
         message_id = new_id()
         await self.store.post_message(execution_id, message_id, message)
         return message_id
 
     async def resolve_promise(self, execution_id: str, name: str, value: Any = None) -> None:
         """Resolve a promise (first write wins)."""
-        orjson.dumps(value)
+        check(value, "value")
         await self.store.settle_promise(execution_id, name, value=value)
 
     async def reject_promise(self, execution_id: str, name: str, error: str) -> None:
         """Reject a promise (first write wins)."""
+        check(str(error), "error")
         await self.store.settle_promise(execution_id, name, error=str(error))
 
 

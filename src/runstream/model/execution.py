@@ -116,22 +116,28 @@ class Snapshot:
     promises: list[PromiseInfo] = field(default_factory=list)
     children: list[ChildInfo] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        """The snapshot as the native API returns it."""
+    def summary_json(self) -> dict[str, Any]:
+        """What list pages show of an execution: everything but input, output and detail."""
         return {
             "id": self.id,
             "kind": self.kind,
             "type": str(self.type),
             "org": self.org,
             "status": str(self.status),
-            "input": self.input,
-            "output": self.output,
             "error": self.error,
             "parentWorkflowExecutionId": self.parent_id,
             "createdAtMs": self.created_at,
             "updatedAtMs": self.updated_at,
             "lastEventId": self.last_seq,
             "cancelRequested": self.cancel_requested,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The snapshot as the native API returns it."""
+        return {
+            **self.summary_json(),
+            "input": self.input,
+            "output": self.output,
             "tasks": [t.to_json() for t in self.tasks],
             "state": self.state,
             "promises": [

@@ -220,12 +220,17 @@ class Store(ABC):
         limit: int,
         cursor: str | None,
     ) -> tuple[list[Snapshot], str | None]:
-        """A page of executions, newest first, without task/state detail, and the cursor of
-        the next page (None at the end); raises ``ValueError`` on a malformed cursor."""
+        """A page of execution summaries, newest first (no task/state detail, and input and
+        output are not loaded: ``None``), and the cursor of the next page (None at the end);
+        raises ``ValueError`` on a malformed cursor."""
 
     @abstractmethod
-    async def read_events(self, execution_id: str, after: int, limit: int) -> list[Event]:
-        """Events of one log with ``seq > after``, ascending, at most ``limit``."""
+    async def read_events(
+        self, execution_id: str, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[Event]:
+        """Events of one log with ``seq > after``, ascending, at most ``limit``; with
+        ``max_bytes``, only as many as keep their stored data within that many bytes (at
+        least one), so a page of large events stays small."""
 
     @abstractmethod
     async def children_of(self, execution_id: str) -> list[str]:

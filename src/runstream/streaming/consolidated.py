@@ -17,19 +17,46 @@ from runstream.model import Event, EventType
 from runstream.store.base import Store
 from runstream.streaming.hub import Hub
 
-_ENTRY = re.compile(r"^0(\.\d+)*:\d+$")
+_ENTRY = re.compile(r"^0(\.(0|[1-9]\d{0,8}))*:\d{1,18}$")
 _QUEUE = 256
 
 
 def decode_cursor(cursor: str) -> dict[str, int]:
-    """Positions by path; raises ``ValueError`` for anything that is not a cursor."""
+    """Positions by path; raises ``ValueError`` for anything that is not a cursor: a
+    malformed part, a path given twice, or a path without its parent (a child's events
+    always come after its parent's ``CHILD_WORKFLOW_INITIATED``)."""
     positions: dict[str, int] = {}
     for entry in cursor.split(","):
         if not _ENTRY.match(entry):
             raise ValueError(f"malformed consolidated cursor {cursor!r}")
         path, seq = entry.rsplit(":", 1)
+        if path in positions:
+            raise ValueError(f"consolidated cursor {cursor!r} names {path} twice")
         positions[path] = int(seq)
+    for path in positions:
+        parent = path.rpartition(".")[0]
+        if path != "0" and parent not in positions:
+            raise ValueError(f"consolidated cursor {cursor!r} has {path} but not {parent or 0}")
+    if "0" not in positions:
+        raise ValueError(f"consolidated cursor {cursor!r} has no position for the root (0)")
     return positions
+
+
+async def check_cursor(store: Store, root_id: str, cursor: str) -> None:
+    """Check a cursor against the real tree of ``root_id``: every path names an existing
+    workflow. A position beyond a log is fine, as ``Last-Event-ID`` beyond a single log is.
+
+    Raises:
+        ValueError: The cursor is malformed or names a workflow that does not exist.
+    """
+    ids = {"0": root_id}
+    paths = sorted(decode_cursor(cursor), key=lambda path: path.count("."))
+    for path in paths[1:]:  # "0" comes first: the root
+        parent, _, index = path.rpartition(".")
+        children = await store.children_of(ids[parent])
+        if int(index) >= len(children):
+            raise ValueError(f"consolidated cursor {cursor!r}: {parent} has no child {index}")
+        ids[path] = children[int(index)]
 
 
 def encode_cursor(positions: dict[str, int]) -> str:

@@ -17,6 +17,9 @@ from runstream.model import Event, EventType
 from runstream.store.base import Store
 
 PAGE = 500
+"""Events read from the store at a time by a subscriber the ring does not cover..."""
+PAGE_BYTES = 256 * 1024
+"""...and at most this much of their data: a stalled subscriber holds one page."""
 RETRYABLE_ENDS = frozenset({EventType.WORKFLOW_FAILED, EventType.TASK_FAILED})
 """Terminal events a manual retry can follow."""
 
@@ -104,7 +107,9 @@ class Hub:
             while True:
                 events = topic.after(cursor)
                 if events is None:
-                    events = await self._store.read_events(execution_id, cursor, PAGE)
+                    events = await self._store.read_events(
+                        execution_id, cursor, PAGE, max_bytes=PAGE_BYTES
+                    )
                     if not events:
                         events = topic.after(cursor) or []
                     if not events and await self._closed(execution_id, cursor):

@@ -7,6 +7,9 @@ and the response gives it back when the stream ends, however it ends (SPEC §10)
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+from starlette.types import Scope
 
 from runstream.errors import TooManyStreams
 
@@ -29,6 +32,11 @@ class StreamRegistry:
         """Seconds a refused client is told to wait (``Retry-After``)."""
         self.in_flight = 0
         """Streams currently open."""
+        self.dropped = 0
+        """Streams ended because their client stopped reading."""
+        self.drop: Callable[[Scope], bool] | None = None
+        """Set by the server: abort the connection of a request at once (True if it did).
+        Without it a stalled client's connection is left to the server to close."""
         self._per_org: dict[str, int] = {}
         self._slots: set[Slot] = set()
         self._closing = asyncio.Event()

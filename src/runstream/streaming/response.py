@@ -13,10 +13,10 @@ One open stream runs four tasks and stops at the first one to finish:
 Each stream holds a ``Slot`` of the ``StreamRegistry`` (``registry.py``) from before its
 response starts until it ends, however it ends.
 
-A *feed* pulls ``(id, frame)`` items from the event source in a task of its own
-into a small queue, so a timeout never cancels the source mid-read. ``frame`` is
-``None`` for an event the ``types=`` filter drops: its id is still sent, alone,
-with the next heartbeat or at the end, so a client resumes past it.
+Frames come from a ``Feed`` (``feed.py``), which holds at most ``BUFFER_BYTES`` of
+them ahead of the socket. A client that does not take a frame within the send timeout
+is dropped at once: its connection is aborted through the registry's ``drop`` hook
+(set by ``runstream.api.server``), so nothing it left unread stays queued.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import enum
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
 from typing import Final
 
 from starlette.responses import Response
@@ -35,115 +34,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from runstream.config import Settings
 from runstream.observability.streamlog import StreamStats
+from runstream.streaming.feed import Feed, Item, Signal
 from runstream.streaming.registry import Slot as Slot
 from runstream.streaming.registry import StreamRegistry as StreamRegistry
 from runstream.streaming.wire.sse import frame
 
 logger = logging.getLogger(__name__)
 
-Item = tuple[str, bytes | None]
-"""An SSE id and the frame to send, or ``None`` when the event is filtered out.
-
-An empty id marks a frame that is not in the log (it has no ``id:`` line and leaves
-the resume point alone)."""
-
 _BATCH_BYTES: Final = 64 * 1024
-_QUEUE_ITEMS: Final = 256
-
-
-class _Signal(enum.Enum):
-    END = enum.auto()
-    """The source has ended."""
-    BEAT = enum.auto()
-    """A heartbeat is due (put by the watchdog, only when the queue has room)."""
-
-
-class Feed:
-    """Items of one event source, pulled ahead into a bounded queue by a task of its own."""
-
-    def __init__(self, source: AsyncIterator[Item]) -> None:
-        self._source = source
-        self._queue: asyncio.Queue[Item | _Signal] = asyncio.Queue(_QUEUE_ITEMS)
-        self._head: Item | _Signal | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.error: Exception | None = None
-        """What ended the source early, if anything did."""
-
-    def start(self) -> None:
-        """Begin pulling from the source (idempotent)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._pull(), name="runstream-sse-feed")
-
-    async def has_frames(self, within: float) -> bool:
-        """Wait for the first frame to send; False when the source ends without one.
-
-        Filtered-out items met on the way are dropped: nothing precedes the frame.
-        Returns True when nothing arrived within ``within`` seconds (the stream is live).
-        """
-        self.start()
-        try:
-            async with asyncio.timeout(within):
-                while True:
-                    item = await self._queue.get()
-                    if item is _Signal.BEAT:
-                        continue
-                    if item is _Signal.END or item[1] is not None:
-                        self._head = item
-                        return item is not _Signal.END
-        except TimeoutError:
-            return True
-
-    async def get(self) -> Item | _Signal:
-        """The next item; ``END`` after the last one."""
-        self.start()
-        if self._head is not None:
-            head, self._head = self._head, None
-            return head
-        return await self._queue.get()
-
-    def get_nowait(self) -> Item | _Signal | None:
-        """The next item if one is ready."""
-        if self._head is not None:
-            head, self._head = self._head, None
-            return head
-        try:
-            return self._queue.get_nowait()
-        except asyncio.QueueEmpty:
-            return None
-
-    def offer(self, item: Item) -> bool:
-        """Queue an item that does not come from the source (a frame that is not in the
-        log) if there is room; False when it was dropped."""
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            return False
-        return True
-
-    def nudge(self) -> None:
-        """Wake a reader waiting in ``get`` with ``BEAT``, unless items are waiting anyway."""
-        if self._queue.empty():
-            self._queue.put_nowait(_Signal.BEAT)
-
-    async def aclose(self) -> None:
-        """Stop pulling and close the source."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        aclose = getattr(self._source, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-    async def _pull(self) -> None:
-        try:
-            async for item in self._source:
-                await self._queue.put(item)
-        except Exception as exc:
-            # The client reconnects and resumes; the end of this stream is all it sees.
-            logger.warning("event stream source failed: %r", exc)
-            self.error = exc
-        await self._queue.put(_Signal.END)
 
 
 class Ending(enum.Enum):
@@ -206,6 +104,9 @@ class EventStreamResponse(Response):
             self._stats.opened()
         try:
             self.ending = await self._run(receive, send)
+            if self.ending is Ending.SLOW:
+                self._slot.registry.dropped += 1
+                await self._drop(scope, receive)
         finally:
             try:
                 await self._feed.aclose()
@@ -213,6 +114,16 @@ class EventStreamResponse(Response):
                 self._slot.release()
                 if self._stats is not None:
                     self._stats.closed((self.ending or Ending.DISCONNECTED).value)
+
+    async def _drop(self, scope: Scope, receive: Receive) -> None:
+        """Abort the connection of a client that stopped reading, and wait until the server
+        has noticed, so it neither keeps the unsent bytes nor reports an unfinished response."""
+        drop = self._slot.registry.drop
+        if drop is None or not drop(scope):
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await _disconnected(receive)
 
     async def _run(self, receive: Receive, send: Send) -> Ending:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -252,7 +163,7 @@ class EventStreamResponse(Response):
         clock = asyncio.get_running_loop().time
         while True:
             item = await self._feed.get()
-            if item is _Signal.BEAT:
+            if item is Signal.BEAT:
                 chunk, ended = self._heartbeat(), False
             else:
                 watchdog.last_activity = clock()
@@ -267,13 +178,13 @@ class EventStreamResponse(Response):
             if ended:
                 return Ending.COMPLETE
 
-    def _collect(self, item: Item | _Signal) -> tuple[bytes, bool]:
+    def _collect(self, item: Item | Signal) -> tuple[bytes, bool]:
         """Frames ready to go in one write, and whether the feed has ended."""
         batch = bytearray()
         while True:
-            if item is _Signal.END:
+            if item is Signal.END:
                 return bytes(batch), True
-            if item is not _Signal.BEAT:
+            if item is not Signal.BEAT:
                 id, data = item
                 if data is None:
                     self._pending_id = id

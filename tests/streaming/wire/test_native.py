@@ -5,7 +5,14 @@ from typing import Any
 import pytest
 
 from runstream.model import Event, EventType
-from runstream.streaming.wire.native import body, encode, parse_types, sse_type
+from runstream.streaming.wire.native import (
+    body,
+    encode,
+    parse_include,
+    parse_types,
+    sse_type,
+    task_lines,
+)
 
 EXEC = "0190f5c8-0000-7000-8000-000000000001"
 TS = 1703764800000
@@ -192,3 +199,12 @@ def test_parse_types_rejects_unknown_names_naming_them(bad: str) -> None:
     with pytest.raises(ValueError, match="unknown event type") as info:
         parse_types(f"token, {bad}")
     assert repr(bad) in str(info.value)
+
+
+def test_task_lines_name_the_attempt_and_browsers_ignore_them() -> None:
+    token = Event(EXEC, 9, EventType.TOKEN, TS, "hi", task_id="t-1", attempt=2)
+    assert task_lines(token) == b"task: t-1\nattempt: 2\n"
+    assert task_lines(event(EventType.TOKEN, "hi")) == b""
+    assert parse_include("task") and parse_include(" TASK , ") and not parse_include(None)
+    with pytest.raises(ValueError, match="'tasks'"):
+        parse_include("task,tasks")

@@ -9,12 +9,12 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from runstream.api.auth import TokenTypes
+from runstream.api.bodies import JsonBodyRoute
 from runstream.api.errors import bad_request
 from runstream.api.limits import check_message
-from runstream.api.native.params import EngineDep, ExecutionId, Org, load
+from runstream.api.native.params import MAX_SEQ, Cursor, EngineDep, ExecutionId, Org, load
 from runstream.api.native.schemas import (
     CancelRequest,
-    ErrorBody,
     EventPage,
     ExecutionPage,
     MessageAccepted,
@@ -28,11 +28,47 @@ from runstream.api.native.schemas import (
 )
 from runstream.model import ExecutionType, Status
 
+ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+"""The content of every error response: the JSON error body, whatever the route sends."""
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "A parameter is malformed (the body names it)."},
-    404: {"model": ErrorBody, "description": "No such execution in this organisation."},
+    400: {"description": "A parameter is malformed (the body names it).", "content": ERROR_JSON},
+    404: {"description": "No such execution in this organisation.", "content": ERROR_JSON},
+    "default": {
+        "description": "Any other error (405, 408, 409, 503, …): the same JSON error body.",
+        "content": ERROR_JSON,
+    },
 }
-"""Error responses every execution endpoint documents."""
+"""Error responses every endpoint documents: always JSON, also on the stream endpoints."""
+
+NOUN = {ExecutionType.WORKFLOW: "Workflow", ExecutionType.TASK: "Task"}
+"""The word in each execution type's operation ids (``getWorkflowExecution``)."""
+
+
+def operation_id(verb: str, type: ExecutionType, rest: str = "Execution") -> str:
+    """The OpenAPI ``operationId`` of an endpoint, e.g. ``cancelTaskExecution``."""
+    return f"{verb}{NOUN[type]}{rest}"
+
+
+def _links(type: ExecutionType) -> dict[str, Any]:
+    """OpenAPI links from a started execution to everything that takes its id, so clients
+    and stateful fuzzers follow them with a real id."""
+    by_id = {"org": "$request.path.org", "execution_id": "$response.body#/id"}
+    targets = [
+        operation_id("get", type),
+        operation_id("read", type, "Events"),
+        operation_id("cancel", type),
+        operation_id("retry", type),
+        operation_id("stream", type, ""),
+        operation_id("mint", type, "StreamToken"),
+    ]
+    if type is ExecutionType.WORKFLOW:
+        targets += [
+            operation_id("stream", type, "Consolidated"),
+            operation_id("send", type, "Message"),
+            operation_id("resolve", type, "Promise"),
+            operation_id("reject", type, "Promise"),
+        ]
+    return {target: {"operationId": target, "parameters": by_id} for target in targets}
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:
@@ -40,13 +76,20 @@ def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
-def _snapshot_doc(status: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": SnapshotOut}}
+def _snapshot_doc(status: int, links: dict[str, Any] | None = None) -> dict[int | str, Any]:
+    doc: dict[str, Any] = {"model": SnapshotOut, "description": "The execution's snapshot."}
+    if links:
+        doc["links"] = links
+    return {status: doc}
 
 
 def router(type: ExecutionType) -> APIRouter:
     """The JSON routes of workflow executions or of standalone task executions."""
-    routes = APIRouter(prefix=f"/api/orgs/{{org}}/{type.segment}", tags=[type.segment])
+    routes = APIRouter(
+        prefix=f"/api/orgs/{{org}}/{type.segment}",
+        tags=[type.segment],
+        route_class=JsonBodyRoute,
+    )
     noun = "workflow" if type is ExecutionType.WORKFLOW else "task"
 
     @routes.post(
@@ -54,7 +97,8 @@ def router(type: ExecutionType) -> APIRouter:
         status_code=201,
         response_model=None,
         summary=f"Start a {noun}",
-        responses=ERRORS | _snapshot_doc(201),
+        operation_id=f"start{NOUN[type]}",
+        responses=ERRORS | _snapshot_doc(201, _links(type)),
     )
     async def start(org: Org, body: StartRequest, engine: EngineDep) -> Response:
         """Start an execution; answers with its snapshot."""
@@ -66,7 +110,8 @@ def router(type: ExecutionType) -> APIRouter:
         "",
         response_model=None,
         summary=f"List {noun} executions",
-        responses=ERRORS | {200: {"model": ExecutionPage}},
+        operation_id=operation_id("list", type, "Executions"),
+        responses=ERRORS | {200: {"model": ExecutionPage, "description": "A page of summaries."}},
     )
     async def list_executions(
         org: Org,
@@ -74,21 +119,24 @@ def router(type: ExecutionType) -> APIRouter:
         status: Status | None = None,
         kind: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-        cursor: Annotated[str | None, Query(description="``nextCursor`` of a page.")] = None,
+        cursor: Cursor = None,
     ) -> Response:
-        """Executions of this organisation, newest first, one page at a time."""
+        """Summaries of this organisation's executions, newest first, one page at a time
+        (``GET …/{execution_id}`` has an execution's input, output and detail)."""
         try:
             page, next_cursor = await engine.list_executions(
-                org=org, type=type, status=status, kind=kind, limit=limit, cursor=cursor
+                org=org, type=type, status=status, kind=kind, limit=limit, cursor=cursor or None
             )
         except ValueError as exc:
             raise bad_request("cursor", str(exc)) from None
-        return json_response({"items": [s.to_json() for s in page], "nextCursor": next_cursor})
+        items = [s.summary_json() for s in page]
+        return json_response({"items": items, "nextCursor": next_cursor})
 
     @routes.get(
         "/{execution_id}",
         response_model=None,
         summary=f"Get a {noun} execution",
+        operation_id=operation_id("get", type),
         responses=ERRORS | _snapshot_doc(200),
     )
     async def get(org: Org, execution_id: ExecutionId, engine: EngineDep) -> Response:
@@ -99,14 +147,17 @@ def router(type: ExecutionType) -> APIRouter:
         "/{execution_id}/events",
         response_model=None,
         summary=f"Read a {noun} execution's events",
-        responses=ERRORS | {200: {"model": EventPage}},
+        operation_id=operation_id("read", type, "Events"),
+        responses=ERRORS | {200: {"model": EventPage, "description": "A page of the log."}},
     )
     async def events(
         org: Org,
         execution_id: ExecutionId,
         engine: EngineDep,
         granted: TokenTypes,
-        after: Annotated[int, Query(ge=0, description="Return events with a larger seq.")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=MAX_SEQ, description="Return events with a larger seq.")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Response:
         """Stored events in ``seq`` order; the same log the stream replays.
@@ -130,6 +181,7 @@ def router(type: ExecutionType) -> APIRouter:
         status_code=202,
         response_model=None,
         summary=f"Cancel a {noun} execution",
+        operation_id=operation_id("cancel", type),
         responses=ERRORS | _snapshot_doc(202),
     )
     async def cancel(
@@ -145,10 +197,11 @@ def router(type: ExecutionType) -> APIRouter:
         status_code=202,
         response_model=None,
         summary=f"Retry a failed {noun} execution",
+        operation_id=operation_id("retry", type),
         responses=ERRORS
         | {
-            202: {"model": RetryAccepted},
-            409: {"model": ErrorBody, "description": "The execution is not FAILED."},
+            202: {"model": RetryAccepted, "description": "The execution runs again."},
+            409: {"content": ERROR_JSON, "description": "The execution is not FAILED."},
         },
     )
     async def retry(
@@ -171,15 +224,20 @@ def router(type: ExecutionType) -> APIRouter:
 
 
 def _add_workflow_routes(routes: APIRouter) -> None:
-    conflict = {409: {"model": ErrorBody, "description": "The execution has finished."}}
-    too_large = {413: {"model": ErrorBody, "description": "The message is too large."}}
+    conflict = {409: {"content": ERROR_JSON, "description": "The execution has finished."}}
+    too_large = {413: {"content": ERROR_JSON, "description": "The message is too large."}}
+    workflow = ExecutionType.WORKFLOW
 
     @routes.post(
         "/{execution_id}/messages",
         status_code=202,
         response_model=None,
         summary="Send a message to a workflow",
-        responses=ERRORS | conflict | too_large | {202: {"model": MessageAccepted}},
+        operation_id=operation_id("send", workflow, "Message"),
+        responses=ERRORS
+        | conflict
+        | too_large
+        | {202: {"model": MessageAccepted, "description": "The message is queued."}},
     )
     async def send_message(
         request: Request,
@@ -198,6 +256,7 @@ def _add_workflow_routes(routes: APIRouter) -> None:
         "/{execution_id}/promises/{name}/resolve",
         response_model=None,
         summary="Resolve a promise",
+        operation_id=operation_id("resolve", workflow, "Promise"),
         responses=ERRORS | conflict | _snapshot_doc(200),
     )
     async def resolve_promise(
@@ -216,6 +275,7 @@ def _add_workflow_routes(routes: APIRouter) -> None:
         "/{execution_id}/promises/{name}/reject",
         response_model=None,
         summary="Reject a promise",
+        operation_id=operation_id("reject", workflow, "Promise"),
         responses=ERRORS | conflict | _snapshot_doc(200),
     )
     async def reject_promise(

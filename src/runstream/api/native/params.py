@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 
 from runstream import Engine
 from runstream.api.errors import bad_request
@@ -13,9 +13,22 @@ from runstream.errors import ExecutionNotFound
 from runstream.model import ExecutionType, Snapshot, is_uuid
 
 _SEQ = re.compile(r"\d{1,18}")
+MAX_SEQ = 10**18 - 1
+"""The largest event id a request may name (18 digits: well within 64-bit columns)."""
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 Org = Annotated[str, Path(min_length=1, max_length=200, description="Organisation slug.")]
-ExecutionId = Annotated[str, Path(description="Execution UUID.")]
+# Declared a UUID for clients; checked here (``parse_id``) so the error names ``id``.
+ExecutionId = Annotated[
+    str, Path(description="Execution UUID.", json_schema_extra={"format": "uuid"})
+]
+Cursor = Annotated[
+    str | None,
+    Query(
+        json_schema_extra={"pattern": f"^(|{_UUID})$"},
+        description="``nextCursor`` of the previous page; empty or absent: the first page.",
+    ),
+]
 
 
 async def get_engine(request: Request) -> Engine:

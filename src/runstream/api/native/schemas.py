@@ -101,22 +101,27 @@ class ChildOut(_Out):
     status: Status
 
 
-class SnapshotOut(_Out):
-    """The state of an execution."""
+class SummaryOut(_Out):
+    """An execution as list pages show it: no input, output or detail."""
 
-    id: str
+    id: str = Field(json_schema_extra={"format": "uuid"})
     kind: str
     type: ExecutionType
     org: str
     status: Status
-    input: Any
-    output: Any
     error: str | None
     parentWorkflowExecutionId: str | None
     createdAtMs: int
     updatedAtMs: int
     lastEventId: int = Field(description="Seq of the newest event; resume streams from here.")
     cancelRequested: bool
+
+
+class SnapshotOut(SummaryOut):
+    """The state of an execution."""
+
+    input: Any
+    output: Any
     tasks: list[TaskOut]
     state: dict[str, Any]
     promises: list[PromiseOut]
@@ -126,7 +131,7 @@ class SnapshotOut(_Out):
 class ExecutionPage(_Out):
     """One page of executions, newest first."""
 
-    items: list[SnapshotOut]
+    items: list[SummaryOut]
     nextCursor: str | None = Field(description="Pass as ``cursor`` for the next page.")
 
 
@@ -167,6 +172,22 @@ class StreamTokenOut(_Out):
 
     token: str
     expiresAt: str = Field(description="ISO 8601, UTC.")
+
+
+class StreamEventOut(BaseModel):
+    """One Server-Sent Event of a native stream (its frames are described in docs/api.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = Field(
+        default=None, description="The seq, or a consolidated cursor: resume after it."
+    )
+    event: Literal["token", "progress", "data", "error"] | None = None
+    data: str | None = Field(
+        default=None,
+        description="The token's text, the progress number, the error message, or JSON.",
+    )
+    retry: int | None = Field(default=None, ge=0, description="Reconnection delay, in ms.")
 
 
 class ErrorDetail(_Out):

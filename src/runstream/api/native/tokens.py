@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
+from runstream.api.bodies import JsonBodyRoute
 from runstream.api.errors import bad_request
-from runstream.api.native.executions import ERRORS, json_response
+from runstream.api.native.executions import ERRORS, json_response, operation_id
 from runstream.api.native.params import EngineDep, ExecutionId, Org, load
 from runstream.api.native.schemas import StreamTokenOut, StreamTokenRequest
 from runstream.api.tokens import TokenSigner
@@ -21,7 +22,11 @@ from runstream.model import ExecutionType
 
 def router(type: ExecutionType) -> APIRouter:
     """The stream-token route of workflow or of task executions."""
-    routes = APIRouter(prefix=f"/api/orgs/{{org}}/{type.segment}", tags=["stream tokens"])
+    routes = APIRouter(
+        prefix=f"/api/orgs/{{org}}/{type.segment}",
+        tags=["stream tokens"],
+        route_class=JsonBodyRoute,
+    )
     noun = "workflow" if type is ExecutionType.WORKFLOW else "task"
 
     @routes.post(
@@ -29,7 +34,8 @@ def router(type: ExecutionType) -> APIRouter:
         status_code=201,
         response_model=None,
         summary=f"Mint a read-only stream token for a {noun} execution",
-        responses=ERRORS | {201: {"model": StreamTokenOut}},
+        operation_id=operation_id("mint", type, "StreamToken"),
+        responses=ERRORS | {201: {"model": StreamTokenOut, "description": "The token."}},
     )
     async def mint(
         request: Request,

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Path, Request, Response
 
 from runstream import Engine
 from runstream.api.auth import acting_org
+from runstream.api.bodies import JsonBodyRoute
 from runstream.api.errors import bad_request
-from runstream.api.native.executions import json_response
+from runstream.api.native.executions import ERROR_JSON, json_response
 from runstream.api.native.params import EngineDep
 from runstream.api.native.schemas import ErrorBody
 from runstream.api.v0.kinds import check_family, check_startable
@@ -29,8 +30,9 @@ ExecId = Annotated[str, Path(description="Execution id (a UUID).")]
 Name = Annotated[str, Path(description="The workflow's, agent's or task's name in the app.")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "A parameter is malformed (the body names it)."},
-    404: {"model": ErrorBody, "description": "No such execution (or one of another kind)."},
+    400: {"content": ERROR_JSON, "description": "A parameter is malformed (the body names it)."},
+    404: {"content": ERROR_JSON, "description": "No such execution (or one of another kind)."},
+    "default": {"content": ERROR_JSON, "description": "Any other error: the same JSON body."},
 }
 """Error responses every v0 execution endpoint documents."""
 
@@ -73,7 +75,7 @@ def tally(request: Request) -> UsageTally:
 
 def router(family: Family) -> APIRouter:
     """Start and status routes of one family."""
-    routes = APIRouter(prefix=PREFIX, tags=[f"v0 {family.value}"])
+    routes = APIRouter(prefix=PREFIX, tags=[f"v0 {family.value}"], route_class=JsonBodyRoute)
     noun = family.noun
 
     @routes.post(

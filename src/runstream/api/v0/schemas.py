@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runstream.streaming.wire.v0 import EVENT_NAMES
+
 
 class V0StartRequest(BaseModel):
     """Start a workflow, agent or task execution."""
@@ -17,6 +19,17 @@ class V0StartRequest(BaseModel):
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class V0StreamEvent(BaseModel):
+    """One Server-Sent Event of a v0 stream."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = Field(default=None, description="The event's seq: resume after it.")
+    event: str | None = Field(default=None, json_schema_extra={"enum": list(EVENT_NAMES)})
+    data: str | None = Field(default=None, description="JSON, or a text chunk's plain text.")
+    retry: int | None = Field(default=None, ge=0, description="Reconnection delay, in ms.")
 
 
 class Started(_Out):

@@ -22,12 +22,14 @@ from runstream.api.native.params import EngineDep, last_event_id, parse_seq
 from runstream.api.native.streams import respond
 from runstream.api.v0.executions import ERRORS, PREFIX, ExecId, load, org_of, tally
 from runstream.api.v0.kinds import is_text
+from runstream.api.v0.schemas import V0StreamEvent
 from runstream.api.v0.usage import UsageTally, started_by
 from runstream.model import Event, Snapshot
 from runstream.observability import metrics
 from runstream.observability.streamlog import StreamStats
+from runstream.streaming.feed import Feed, Item
 from runstream.streaming.redis_tokens import TokenChannel
-from runstream.streaming.response import EventStreamResponse, Feed, Item
+from runstream.streaming.response import EventStreamResponse
 from runstream.streaming.wire.sse import frame
 from runstream.streaming.wire.v0 import (
     EVENT_NAMES,
@@ -107,8 +109,10 @@ def _responses(family: Family) -> dict[int | str, dict[str, Any]]:
         200: {
             "description": "The v0 event stream: the log after the resume point, then live; "
             "it closes after `complete` or `error`.",
+            # Before OpenAPI 3.2 (``itemSchema``) an event stream's schema describes one event.
+            "model": V0StreamEvent,
             "content": {
-                "text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLES[family]}
+                "text/event-stream": {"schema": {"type": "object"}, "example": _EXAMPLES[family]}
             },
         },
         204: {"description": "The execution has finished and nothing is left to send."},

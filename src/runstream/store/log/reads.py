@@ -101,7 +101,19 @@ def list_executions(
     return page, (page[-1].id if len(rows) > limit else None)
 
 
-def read_events(tx: Tx, execution_id: str, after: int, limit: int) -> list[Event]:
+def read_events(
+    tx: Tx, execution_id: str, after: int, limit: int, max_bytes: int | None = None
+) -> list[Event]:
+    if max_bytes is not None:
+        # Sizes first (no data is loaded), so a page of large events never reaches Python.
+        total = 0
+        for taken, row in enumerate(
+            tx.all("event_sizes", id=execution_id, after=after, limit=limit)
+        ):
+            total += row[0] or 0
+            if total > max_bytes:
+                limit = max(1, taken)
+                break
     return [
         Event(r[0], r[1], r[2], r[3], decode(r[4]), r[5], r[6])
         for r in tx.all("read_events", id=execution_id, after=after, limit=limit)

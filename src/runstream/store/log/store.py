@@ -60,8 +60,10 @@ class LogStore(Store):
     ) -> tuple[list[Snapshot], str | None]:
         return await self._db.read(reads.list_executions, org, type, status, kind, limit, cursor)
 
-    async def read_events(self, execution_id: str, after: int, limit: int) -> list[Event]:
-        return await self._db.read(reads.read_events, execution_id, after, limit)
+    async def read_events(
+        self, execution_id: str, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[Event]:
+        return await self._db.read(reads.read_events, execution_id, after, limit, max_bytes)
 
     async def children_of(self, execution_id: str) -> list[str]:
         return await self._db.read(reads.children_of, execution_id)

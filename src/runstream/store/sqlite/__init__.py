@@ -118,12 +118,15 @@ class SqliteStore(LogStore):
         super().__init__(SqliteBackend(path))
         self._path = path
         self._exclusive = exclusive
+        # The lock goes on the real path, so a symlink (or another spelling) of the file
+        # meets the same lock.
+        self._real_path = os.path.realpath(path)
         self._lock: int | None = None
 
     async def open(self, listener: StoreListener) -> None:
         if not self._exclusive:
             return await super().open(listener)
-        self._lock = _lock_file(self._path)
+        self._lock = _lock_file(self._real_path)
         try:
             await super().open(listener)
         except BaseException:

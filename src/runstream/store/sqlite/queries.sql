@@ -11,6 +11,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?);
 SELECT execution_id, seq, type, ts, data, task_id, attempt FROM events
 WHERE execution_id = :id AND seq > :after ORDER BY seq LIMIT :limit;
 
+-- name: event_sizes
+SELECT length(data) FROM events
+WHERE execution_id = :id AND seq > :after ORDER BY seq LIMIT :limit;
+
 -- name: insert_execution
 INSERT INTO executions (id, org, kind, type, status, input, parent_id, parent_step,
                         created_at, updated_at, ready_at, trace)
@@ -24,7 +28,10 @@ SELECT * FROM executions WHERE id = :id;
 SELECT status, last_seq FROM executions WHERE id = :id;
 
 -- name: list_executions
-SELECT * FROM executions
+-- Summaries: input and output can be large, and a page does not show them.
+SELECT id, kind, type, org, status, NULL AS input, NULL AS output, error, parent_id,
+       created_at, updated_at, last_seq, cancel_requested
+FROM executions
 WHERE org = :org AND type = :type
   AND (:status IS NULL OR status = :status)
   AND (:kind IS NULL OR kind = :kind)

@@ -10,7 +10,9 @@ Frames, one per stored event, ``id`` first::
 - ``token`` carries the raw text, ``progress`` the bare number, ``error`` the message;
 - code-emitted ``data`` carries its JSON value as given;
 - agent and message events, and any other type code emits (``ctx.emit``), travel as
-  ``event: data`` JSON objects with a ``type`` field.
+  ``event: data`` JSON objects with a ``type`` field;
+- with ``include=task``, frames of a task attempt's events also carry ``task:`` and
+  ``attempt:`` lines (fields ``EventSource`` ignores).
 """
 
 from __future__ import annotations
@@ -46,6 +48,36 @@ def encode(event: Event, id: str | None = None) -> bytes:
 def body(event: Event) -> bytes:
     """The frame without its ``id:`` line: the same for every subscriber, so cacheable."""
     return frame(event=sse_type(event.type), data=_payload(event))
+
+
+def task_lines(event: Event) -> bytes:
+    """``task:`` and ``attempt:`` lines for an event of a task attempt (``include=task``).
+
+    ``EventSource`` ignores fields it does not know, so the lines cost browsers nothing;
+    clients that read them can drop the output of a superseded attempt.
+    """
+    if event.task_id is None:
+        return b""
+    lines = b"task: " + event.task_id.encode() + b"\n"
+    if event.attempt is not None:
+        lines += b"attempt: %d\n" % event.attempt
+    return lines
+
+
+def parse_include(raw: str | None) -> bool:
+    """Parse an ``include=`` value; True when it asks for ``task`` (the only extra so far).
+
+    Raises:
+        ValueError: An item is not ``task``; the message names it.
+    """
+    wanted = False
+    for item in (raw or "").split(","):
+        token = item.strip().lower()
+        if token == "task":
+            wanted = True
+        elif token:
+            raise ValueError(f"unknown include {item.strip()!r}: expected task")
+    return wanted
 
 
 def sse_type(event_type: str) -> str:
