@@ -8,6 +8,7 @@ Workflows take one JSON object; its fields are documented on each task.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -122,3 +123,10 @@ async def agent_tokens(ctx: rs.WorkflowContext, spec: dict[str, float]) -> int:
     """The agent_tokens scenario's execution: one ``token_agent`` task; returns its length."""
     text: str = await ctx.task(token_agent, spec)
     return len(text)
+
+
+claude_bench = app.claude_code(
+    "claude_bench", command=[sys.executable, "-m", "runstream.demo.fake_claude"]
+)
+"""A Claude Code session (the stand-in CLI); the prompt ``/burst N RATE DELAY`` makes it
+print N assistant lines at RATE lines/s, each with the time it was written."""

@@ -1,0 +1,325 @@
+"""Claude Code tasks (SPEC §6): a ``claude`` subprocess speaking stream-json on both pipes.
+
+One attempt is one process. The prompt goes to stdin as the first user line; every
+stdout line becomes a ``claude`` event (the parsed JSON, or ``{"type": "raw", "text"}``)
+and every stderr line a ``log`` event (``{"text"}``). Messages posted to the execution
+arrive through ``ctx.inbox`` — the execution's own log, never a file or a poll — and are
+written to stdin as further user lines, in order, each recorded ``MESSAGE_CONSUMED``.
+
+When stdin closes: a message is *pending* from its acceptance until the ``result`` line of
+the turn that answers it; a message written while a turn runs is answered by the next
+turn. When a ``result`` line arrives and nothing is pending, the store is asked to close
+the execution's input — atomically refused when a message was accepted meanwhile — and
+stdin is closed; Claude finishes and exits, and later messages get ``InvalidState``.
+
+The task's result is the ``result`` field of the last ``result`` line. A process that
+exits without a ``result`` line fails the attempt with the last lines of its stderr.
+Cancelling the attempt, or its execution ending meanwhile (a cancel is seen in the log at
+once), terminates the process group: SIGTERM, then SIGKILL after ``TERMINATE_GRACE_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from runstream.config import claude_command
+from runstream.errors import TaskError
+from runstream.model import EventType
+from runstream.sdk.inbox import Message
+
+if TYPE_CHECKING:
+    from runstream.sdk.context import TaskContext
+
+DEFAULT_COMMAND = (
+    "claude",
+    "-p",
+    "--output-format",
+    "stream-json",
+    "--input-format",
+    "stream-json",
+    "--verbose",
+)
+"""What runs when neither the task nor ``RUNSTREAM_CLAUDE_COMMAND`` names a command."""
+TERMINATE_GRACE_S = 5.0
+"""How long a cancelled process has between SIGTERM and SIGKILL."""
+TURN_START_TIMEOUT_S = 30.0
+"""After a ``result``, how long a turn that should answer lines written meanwhile has to
+begin (its first stdout line) before they count as answered by the turn that just ended.
+Claude Code folds queued messages into one turn; a message that reached it just before
+it took the queue is answered early, and waiting for another turn would never end."""
+STDERR_TAIL = 20
+"""Stderr lines quoted in the error of an attempt that failed without a result."""
+LINE_LIMIT = 64 * 1024 * 1024
+"""Longest stdout or stderr line kept (a tool result can hold a whole file)."""
+
+
+def user_line(content: Any) -> bytes:
+    """One stream-json user message, newline-terminated, as written to stdin."""
+    return orjson.dumps({"type": "user", "message": {"role": "user", "content": content}}) + b"\n"
+
+
+def content_of(payload: Any) -> Any:
+    """The ``content`` of the user line for a posted message: a string as is, a list as
+    content blocks, anything else as its JSON text."""
+    if isinstance(payload, str | list):
+        return payload
+    return orjson.dumps(payload).decode()
+
+
+def prompt_of(value: Any) -> str:
+    """The prompt of a Claude Code execution's input: a string, or ``{"prompt": str}``.
+
+    Raises:
+        TaskError: Anything else, or an empty prompt (not retryable).
+    """
+    if isinstance(value, dict) and set(value) == {"prompt"}:
+        value = value["prompt"]
+    if not isinstance(value, str):
+        raise TaskError('the input must be a prompt string or {"prompt": "…"}', retryable=False)
+    if not value.strip():
+        raise TaskError("the prompt is empty", retryable=False)
+    return value
+
+
+def parse_line(raw: bytes) -> Any:
+    """The stored data of one stdout line: its JSON, or ``{"type": "raw", "text"}``."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {"type": "raw", "text": raw.decode(errors="replace")}
+
+
+@dataclass(frozen=True)
+class ClaudeCode:
+    """A registered Claude Code task (``app.claude_code``); calling it runs one attempt."""
+
+    name: str
+    command: tuple[str, ...] | None = None
+    """The program and its arguments; None: ``RUNSTREAM_CLAUDE_COMMAND`` or the default."""
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """Added to the inherited environment."""
+    instructions: str | None = None
+    """Passed as ``--append-system-prompt``."""
+    turn_start_timeout: float = TURN_START_TIMEOUT_S
+    """See ``TURN_START_TIMEOUT_S``."""
+
+    @property
+    def __runstream_name__(self) -> str:
+        return self.name
+
+    def argv(self) -> list[str]:
+        """The command line of one attempt."""
+        argv = list(self.command or claude_command() or DEFAULT_COMMAND)
+        if self.instructions:
+            argv += ["--append-system-prompt", self.instructions]
+        return argv
+
+    async def __call__(self, ctx: TaskContext, input: Any) -> Any:
+        prompt = prompt_of(input)
+        argv = self.argv()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=self.cwd,
+                env={**os.environ, **self.env} if self.env else None,
+                limit=LINE_LIMIT,
+                # Its own process group: a cancel also stops the tools it started.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise TaskError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
+        return await Session(ctx, process, argv[0], self.turn_start_timeout).run(prompt)
+
+
+class Session:
+    """One running process: its three pipes, the turns, and how it ends."""
+
+    def __init__(
+        self,
+        ctx: TaskContext,
+        process: asyncio.subprocess.Process,
+        program: str,
+        turn_start_timeout: float,
+    ) -> None:
+        self._ctx = ctx
+        self._process = process
+        self._program = program
+        self._turn_open = False
+        """A turn is running: a user line was written and its ``result`` has not come."""
+        self._answered_next = 0
+        """Lines written while the current turn runs; the next turn answers them."""
+        self._stdin_closed = False
+        self._log_ended = False
+        """The execution's log ended while the process ran (it was cancelled)."""
+        self._last_result: dict[str, Any] | None = None
+        self._stderr: deque[str] = deque(maxlen=STDERR_TAIL)
+        self._awaiting = False
+        """A turn ended with lines written during it: the next turn should begin."""
+        self._turn_start_timeout = turn_start_timeout
+
+    async def run(self, prompt: str) -> Any:
+        """Write the prompt, relay both outputs and the messages until the process exits."""
+        reading = [
+            asyncio.create_task(self._read_stdout(), name="claude-stdout"),
+            asyncio.create_task(self._read_stderr(), name="claude-stderr"),
+        ]
+        feeding = None
+        if self._ctx.inbox is not None:
+            feeding = asyncio.create_task(self._feed(), name="claude-messages")
+        try:
+            await self._write(prompt)
+            await asyncio.gather(*reading)
+            code = await self._process.wait()
+        except BaseException:
+            await asyncio.shield(self._terminate())
+            raise
+        finally:
+            for task in (*reading, feeding):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*reading, *([feeding] if feeding else []), return_exceptions=True)
+            self._close_stdin()
+        if self._log_ended:
+            # Cancelled while it ran: the log is closed, there is no result to record.
+            raise asyncio.CancelledError
+        if self._last_result is None:
+            tail = "\n".join(self._stderr) or "(no stderr output)"
+            raise TaskError(f"{self._program} exited with code {code} without a result:\n{tail}")
+        return self._last_result.get("result")
+
+    # -- stdin ---------------------------------------------------------------------------
+    async def _write(self, content: Any) -> bool:
+        """Write one user line; False when stdin is closed or the process is gone."""
+        stdin = self._process.stdin
+        if self._stdin_closed or stdin is None or stdin.is_closing():
+            return False
+        stdin.write(user_line(content))
+        # Counted at once, so a result handled while the write drains sees it.
+        if self._turn_open:
+            self._answered_next += 1
+        else:
+            self._turn_open = True
+        try:
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True
+
+    async def _feed(self) -> None:
+        """Write every message of the execution, in order, as it is accepted."""
+        assert self._ctx.inbox is not None
+        async for message in self._ctx.inbox.messages():
+            if await self._write(content_of(message.payload)):
+                await self._ctx.inbox.consumed(message)
+            else:
+                self._undeliverable(message)
+        if self._process.returncode is None:
+            self._log_ended = True
+            await self._terminate()
+
+    def _undeliverable(self, message: Message) -> None:
+        text = f"runstream: message {message.id} not delivered: the session's stdin is closed"
+        self._ctx.emit(EventType.LOG, {"text": text})
+
+    async def _turn_ended(self, result: dict[str, Any]) -> None:
+        self._last_result = result
+        if self._answered_next:
+            # What was written during this turn is answered by the next one; should none
+            # begin within ``turn_start_timeout``, this turn answered it too.
+            self._answered_next = 0
+            self._awaiting = True
+            return
+        await self._close_if_idle()
+
+    async def _close_if_idle(self) -> None:
+        """Nothing is pending: close stdin, unless the store has a message not yet written."""
+        self._turn_open = False
+        inbox = self._ctx.inbox
+        closed = inbox is None or await inbox.close()
+        if closed and not self._turn_open:  # nothing was written while the input closed
+            self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        self._stdin_closed = True
+        stdin = self._process.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.close()
+
+    # -- stdout and stderr ---------------------------------------------------------------
+    async def _read_stdout(self) -> None:
+        assert self._process.stdout is not None
+        while True:
+            try:
+                async with asyncio.timeout(self._turn_start_timeout if self._awaiting else None):
+                    raw = await _readline(self._process.stdout, self._ctx)
+            except TimeoutError:
+                # No turn began after all: the CLI answered every line in the turn that
+                # just ended. Nothing is pending then.
+                self._awaiting = False
+                await self._close_if_idle()
+                continue
+            if raw is None:
+                return
+            self._awaiting = False
+            data = parse_line(raw)
+            self._ctx.emit(EventType.CLAUDE, data)
+            if isinstance(data, dict) and data.get("type") == "result":
+                await self._turn_ended(data)
+
+    async def _read_stderr(self) -> None:
+        assert self._process.stderr is not None
+        while (raw := await _readline(self._process.stderr, self._ctx)) is not None:
+            text = raw.decode(errors="replace")
+            self._stderr.append(text)
+            self._ctx.emit(EventType.LOG, {"text": text})
+
+    # -- ending --------------------------------------------------------------------------
+    async def _terminate(self) -> None:
+        """SIGTERM to the process group, SIGKILL after the grace period; wait for the exit."""
+        if self._process.returncode is not None:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(TERMINATE_GRACE_S):
+                await self._process.wait()
+        except TimeoutError:
+            self._signal(signal.SIGKILL)
+            await self._process.wait()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, sig)
+
+
+async def _readline(stream: asyncio.StreamReader, ctx: TaskContext) -> bytes | None:
+    """The next non-blank line of a pipe without its line end; None at EOF.
+
+    A timeout around it leaves a partly received line in the stream's buffer.
+    """
+    while True:
+        try:
+            raw = await stream.readline()
+        except ValueError:
+            ctx.emit(EventType.LOG, {"text": f"runstream: a line over {LINE_LIMIT} bytes dropped"})
+            continue
+        if not raw:
+            return None
+        line = raw.rstrip(b"\r\n")
+        if line.strip():
+            return line
+
+
+__all__: Sequence[str] = ("DEFAULT_COMMAND", "ClaudeCode", "content_of", "prompt_of", "user_line")
