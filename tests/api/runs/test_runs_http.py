@@ -206,3 +206,18 @@ async def test_status_and_start_errors(live: Live) -> None:
     empty_message = await live.http.post(f"{RUNS}/{run_id}/messages", json={"message": ""})
     assert empty_message.status_code == 400
     assert orjson.loads(empty_message.content)["error"]["param"] == "message"
+
+
+async def test_openapi_documents_the_runs_api(live: Live) -> None:
+    schema = (await live.http.get("/openapi.json")).json()
+    stream = schema["paths"][f"{RUNS}/{{run_id}}/stream"]["get"]
+    assert list(stream["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert {"204", "400", "404"} <= set(stream["responses"])
+    params = {(p["in"], p["name"]) for p in stream["parameters"]}
+    assert {("header", "Last-Event-ID"), ("query", "lastEventId")} <= params
+    start = schema["paths"][f"{RUNS}/claude-code/run/{{workflow_name}}"]["post"]
+    assert start["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RunStarted"
+    }
+    messages = schema["paths"][f"{RUNS}/{{run_id}}/messages"]["post"]
+    assert {"202", "400", "404", "409"} <= set(messages["responses"])
