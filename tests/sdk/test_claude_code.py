@@ -26,6 +26,7 @@ raw = app.claude_code("raw", command=[*FAKE, "--raw", "plain text, not JSON"])
 briefed = app.claude_code("briefed", command=FAKE, instructions="Answer in French.")
 stubborn = app.claude_code("stubborn", command=[*FAKE, "--delay", "3", "--ignore-term"])
 default = app.claude_code("default")
+lingering = app.claude_code("lingering", command=[*FAKE, "--linger", "8"])
 missing = app.claude_code("missing", command=["/nonexistent/claude"])
 
 
@@ -135,6 +136,14 @@ async def test_inside_a_workflow_the_session_ends_after_its_result(db: str) -> N
         with pytest.raises(rs.InvalidState):
             # The workflow has ended; its messages would have gone to ctx.receive().
             await engine.send_message(handle.id, "x")
+
+
+async def test_a_process_left_holding_the_pipes_does_not_hold_the_run(db: str) -> None:
+    async with rs.Engine(app, store=db) as engine:
+        began = time.monotonic()
+        handle = await engine.start_task(lingering, "quick")
+        assert await handle.result(timeout=20) == "Answer: quick"
+    assert time.monotonic() - began < 6, "waited for the lingering process's pipes"
 
 
 @pytest.mark.parametrize(

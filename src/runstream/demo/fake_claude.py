@@ -22,6 +22,7 @@ Options:
     --raw TEXT       also print TEXT as a non-JSON stdout line at the start
     --ignore-term    ignore SIGTERM (only SIGKILL stops it)
     --absorb         fold messages that arrive during a turn into that turn's answer
+    --linger S       leave a process behind that holds stdout and stderr open S seconds
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import os
 import queue
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -164,6 +166,7 @@ def parse(argv: list[str]) -> dict[str, Any]:
         "raw": None,
         "ignore-term": False,
         "absorb": False,
+        "linger": 0.0,
     }
     flags_with_value = {"--output-format", "--input-format", "--append-system-prompt", "--model"}
     i = 0
@@ -171,6 +174,8 @@ def parse(argv: list[str]) -> dict[str, Any]:
         arg = argv[i]
         if arg == "--delay":
             args["delay"], i = float(argv[i + 1]), i + 1
+        elif arg == "--linger":
+            args["linger"], i = float(argv[i + 1]), i + 1
         elif arg == "--raw":
             args["raw"], i = argv[i + 1], i + 1
         elif arg in ("--fail", "--combine", "--ignore-term", "--absorb"):
@@ -205,6 +210,9 @@ def main(argv: list[str]) -> int:
     if args["raw"]:
         sys.stdout.write(args["raw"] + "\n")
         sys.stdout.flush()
+    if args["linger"]:
+        # Inherits stdout and stderr, as a background job of a tool would.
+        subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({args['linger']})"])
     if args["fail"]:
         note("fake-claude: cannot reach the model")
         note("fake-claude: giving up")

@@ -56,6 +56,8 @@ TURN_START_TIMEOUT_S = 30.0
 begin (its first stdout line) before they count as answered by the turn that just ended.
 Claude Code folds queued messages into one turn; a message that reached it just before
 it took the queue is answered early, and waiting for another turn would never end."""
+PIPE_DRAIN_S = 2.0
+"""After the process exits, how long its pipes may take to reach their end."""
 STDERR_TAIL = 20
 """Stderr lines quoted in the error of an attempt that failed without a result."""
 LINE_LIMIT = 64 * 1024 * 1024
@@ -127,21 +129,42 @@ class ClaudeCode:
     async def __call__(self, ctx: TaskContext, input: Any) -> Any:
         prompt = prompt_of(input)
         argv = self.argv()
+        loop = asyncio.get_running_loop()
         try:
-            process = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _ExitProtocol(LINE_LIMIT, loop),
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=self.cwd,
                 env={**os.environ, **self.env} if self.env else None,
-                limit=LINE_LIMIT,
                 # Its own process group: a cancel also stops the tools it started.
                 start_new_session=True,
             )
         except OSError as exc:
             raise TaskError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
-        return await Session(ctx, process, argv[0], self.turn_start_timeout).run(prompt)
+        process = asyncio.subprocess.Process(transport, protocol, loop)
+        try:
+            session = Session(ctx, process, protocol.exited, argv[0], self.turn_start_timeout)
+            return await session.run(prompt)
+        finally:
+            transport.close()  # its pipes, even while a process it left behind holds them
+
+
+class _ExitProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """The pipes of ``create_subprocess_exec``, and a future set as soon as the process
+    exits: ``Process.wait`` also waits for every pipe to close, which a process it left
+    behind (a tool's background job) may never do."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
 
 
 class Session:
@@ -151,11 +174,13 @@ class Session:
         self,
         ctx: TaskContext,
         process: asyncio.subprocess.Process,
+        exited: asyncio.Future[None],
         program: str,
         turn_start_timeout: float,
     ) -> None:
         self._ctx = ctx
         self._process = process
+        self._exited = exited
         self._program = program
         self._turn_open = False
         """A turn is running: a user line was written and its ``result`` has not come."""
@@ -181,8 +206,14 @@ class Session:
             feeding = asyncio.create_task(self._feed(), name="claude-messages")
         try:
             await self._write(prompt)
-            await asyncio.gather(*reading)
-            code = await self._process.wait()
+            await asyncio.shield(self._exited)
+            code = self._process.returncode
+            # Its last lines may still be in the pipes; a process it left behind holding
+            # them open must not keep the attempt alive.
+            await asyncio.wait(reading, timeout=PIPE_DRAIN_S)
+            for reader in reading:
+                if reader.done() and not reader.cancelled() and (error := reader.exception()):
+                    raise error
         except BaseException:
             await asyncio.shield(self._terminate())
             raise
@@ -226,7 +257,7 @@ class Session:
                 await self._ctx.inbox.consumed(message)
             else:
                 self._undeliverable(message)
-        if self._process.returncode is None:
+        if not self._exited.done():
             self._log_ended = True
             await self._terminate()
 
@@ -289,15 +320,15 @@ class Session:
     # -- ending --------------------------------------------------------------------------
     async def _terminate(self) -> None:
         """SIGTERM to the process group, SIGKILL after the grace period; wait for the exit."""
-        if self._process.returncode is not None:
+        if self._exited.done():
             return
         self._signal(signal.SIGTERM)
         try:
             async with asyncio.timeout(TERMINATE_GRACE_S):
-                await self._process.wait()
+                await asyncio.shield(self._exited)
         except TimeoutError:
             self._signal(signal.SIGKILL)
-            await self._process.wait()
+            await asyncio.shield(self._exited)
 
     def _signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
