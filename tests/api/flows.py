@@ -125,3 +125,5 @@ chat = app.claude_code("chat", command=[*FAKE_CLAUDE, "--delay", "0.05"])
 """A session whose turns take ~0.2 s: messages arrive mid-turn."""
 chat_slow = app.claude_code("chat_slow", command=[*FAKE_CLAUDE, "--delay", "0.5"])
 chat_fail = app.claude_code("chat_fail", command=[*FAKE_CLAUDE, "--fail"])
+chat_fast = app.claude_code("chat_fast", command=FAKE_CLAUDE)
+"""No pauses; the prompt ``/burst N RATE`` floods the stream."""

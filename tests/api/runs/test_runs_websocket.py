@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 
 from runstream.model import new_id
 
-from ..conftest import Live
+from ..conftest import Live, until
 from .helpers import RUNS, finished, read_all, start_run
 
 
@@ -118,4 +118,24 @@ async def test_server_shutdown_closes_open_sockets(live: Live) -> None:
         await frames(socket, timeout=5)
         assert socket.close_code == 1001
     await live.no_streams()
+    await live.http.post(live.path(run_id, "/cancel", kind="task"))
+
+
+async def test_a_client_that_stops_reading_is_dropped_not_waited_for(live: Live) -> None:
+    run_id = await start_run(live, "chat_fast", "/burst 100000 25000")
+    # A bare WebSocket handshake, then never a read: the server's sends soon block.
+    reader, writer = await asyncio.open_connection("127.0.0.1", live.server.port)
+    writer.write(
+        (
+            f"GET {RUNS}/{run_id}/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101")
+    await until(lambda: live.streams.in_flight == 1, 5)
+    await until(lambda: live.streams.in_flight == 0, 10)  # dropped by the send timeout
+    assert not (await live.engine.get(run_id)).status.is_terminal, "it waited for the run"
+    writer.transport.abort()
     await live.http.post(live.path(run_id, "/cancel", kind="task"))

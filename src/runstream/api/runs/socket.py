@@ -119,8 +119,10 @@ async def _serve(
         code, reason = POLICY, "client not reading"
     else:
         return "client disconnected"  # the connection failed while sending
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-        await websocket.close(code, "run ended" if code == NORMAL else reason)
+    # A client that stops reading could hold the close frame up too.
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError, TimeoutError):
+        async with asyncio.timeout(settings.send_timeout_seconds):
+            await websocket.close(code, "run ended" if code == NORMAL else reason)
     return reason
 
 
