@@ -12,7 +12,13 @@ import pytest
 
 import runstream as rs
 from runstream.model import EventType
-from runstream.sdk.claude_code import DEFAULT_COMMAND, ClaudeCode, content_of, user_line
+from runstream.sdk.claude_code import (
+    DEFAULT_COMMAND,
+    ClaudeCode,
+    LineSplitter,
+    content_of,
+    user_line,
+)
 
 FAKE = [sys.executable, "-m", "runstream.demo.fake_claude"]
 
@@ -224,3 +230,16 @@ async def test_a_retried_run_writes_the_prompt_and_every_message_again(
     retried = next(e.seq for e in log if e.type == EventType.RETRY_REQUESTED)
     assert results([e for e in log if e.seq > retried]) == ["Answer: first", "Answer: second"]
     assert [e.type for e in log].count(EventType.MESSAGE_CONSUMED) == 1
+
+
+def test_lines_are_split_however_the_pipe_cuts_them() -> None:
+    lines = LineSplitter(limit=10)
+    assert lines.feed(b'{"a":1}\n{"b"') == [b'{"a":1}']
+    assert lines.feed(b":2}\r\n\n  \n") == [b'{"b":2}']
+    assert lines.feed(b"0123456789") == [] and lines.feed(b"A") == []
+    assert lines.dropped == 1, "over the limit: dropped up to its line end"
+    assert lines.feed(b"still the long one\nok\nta") == [b"ok"]
+    assert lines.feed(b"il") == [] and lines.end() == [b"tail"]
+    one = LineSplitter()
+    assert [one.feed(piece) for piece in (b"ab", b"cd", b"e\nf")] == [[], [], [b"abcde"]]
+    assert one.end() == [b"f"]
