@@ -8,6 +8,7 @@ Workflows take one JSON object; its fields are documented on each task.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -140,3 +141,10 @@ async def bulk(ctx: rs.TaskContext, spec: dict[str, int]) -> int:
 async def big_log(ctx: rs.WorkflowContext, spec: dict[str, int]) -> int:
     """One ``bulk`` task: an execution with a log of ``count * size`` bytes."""
     return await ctx.task(bulk, spec)
+
+
+claude_bench = app.claude_code(
+    "claude_bench", command=[sys.executable, "-m", "runstream.demo.fake_claude"]
+)
+"""A Claude Code session (the stand-in CLI); the prompt ``/burst N RATE DELAY`` makes it
+print N assistant lines at RATE lines/s, each with the time it was written."""

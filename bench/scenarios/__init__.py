@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios import agent_tokens, idle, latency, resume, sleeping, throughput, tokens
+from bench.scenarios import (
+    agent_tokens,
+    claude_lines,
+    idle,
+    latency,
+    resume,
+    sleeping,
+    throughput,
+    tokens,
+)
 from bench.scenarios.base import Floor, Headline, Scenario
 
 ALL: tuple[Scenario[Any], ...] = (
@@ -15,6 +24,7 @@ ALL: tuple[Scenario[Any], ...] = (
     throughput.SCENARIO,
     resume.SCENARIO,
     sleeping.SCENARIO,
+    claude_lines.SCENARIO,
 )
 BY_NAME: dict[str, Scenario[Any]] = {s.name: s for s in ALL}
 

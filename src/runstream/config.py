@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -197,3 +198,20 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("max_streams_per_org", "RUNSTREAM_MAX_STREAMS_PER_ORG", _int),
     ("body_timeout_seconds", "RUNSTREAM_BODY_TIMEOUT_SECONDS", _seconds),
 )
+
+
+def claude_command(environ: Mapping[str, str] | None = None) -> list[str] | None:
+    """``RUNSTREAM_CLAUDE_COMMAND`` split as a shell would, or None when it is unset.
+
+    It replaces the default command of every Claude Code task that does not name its own.
+
+    Raises:
+        ValueError: The value is not a valid shell-style command line; the message names it.
+    """
+    raw = (os.environ if environ is None else environ).get("RUNSTREAM_CLAUDE_COMMAND", "")
+    if not raw.strip():
+        return None
+    try:
+        return shlex.split(raw)
+    except ValueError as exc:
+        raise ValueError(f"RUNSTREAM_CLAUDE_COMMAND: {exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import runstream as rs
@@ -115,3 +116,14 @@ async def mended_parent(ctx: rs.WorkflowContext, name: str) -> list[str]:
     """``mended`` as a child."""
     result: list[str] = await ctx.child(mended, name)
     return result
+
+
+FAKE_CLAUDE = [sys.executable, "-m", "runstream.demo.fake_claude"]
+"""The stand-in Claude Code CLI, run as a real subprocess."""
+
+chat = app.claude_code("chat", command=[*FAKE_CLAUDE, "--delay", "0.05"])
+"""A session whose turns take ~0.2 s: messages arrive mid-turn."""
+chat_slow = app.claude_code("chat_slow", command=[*FAKE_CLAUDE, "--delay", "0.5"])
+chat_fail = app.claude_code("chat_fail", command=[*FAKE_CLAUDE, "--fail"])
+chat_fast = app.claude_code("chat_fast", command=FAKE_CLAUDE)
+"""No pauses; the prompt ``/burst N RATE`` floods the stream."""

@@ -126,10 +126,13 @@ hardening branch's storage rules land (its own fuzz run covers them); here they 
 hide everything else this run looks for."""
 
 
-def narrowed(fuzzed: Fuzzed) -> dict[str, Any]:
+def narrowed(fuzzed: Fuzzed, skip: str | None = None) -> dict[str, Any]:
     """The served schema, with values worth trying: ``org`` is the key's or the other one,
-    an execution id may be one of either org's, and ``kind`` names the app's kinds."""
+    an execution id may be one of either org's, and ``kind`` names the app's kinds; none
+    of the paths under ``skip``."""
     schema: dict[str, Any] = copy.deepcopy(httpx.get(f"{fuzzed.url}/openapi.json").json())
+    paths = schema["paths"].items()
+    schema["paths"] = {p: ops for p, ops in paths if skip is None or not p.startswith(skip)}
     kinds = sorted({*app.workflows, *app.tasks})
     known = [fuzzed.own_id, *fuzzed.other_ids]
     for operations in schema["paths"].values():
@@ -184,8 +187,9 @@ def run_machine(
     *,
     scenarios: int = SCENARIOS,
     leaks: list[str] | None = None,
+    skip: str | None = None,
 ) -> None:
-    schema = schemathesis.openapi.from_dict(narrowed(fuzzed))
+    schema = schemathesis.openapi.from_dict(narrowed(fuzzed, skip))
     schema.config.update(base_url=fuzzed.url, request_timeout=10, parameters=parameters)
     checks = [
         not_a_server_error,
@@ -251,7 +255,10 @@ def test_fuzz_with_a_stream_token(fuzzed: Fuzzed) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_the_leak_check_catches_a_leak(fuzzed: Fuzzed) -> None:
-    # Fuzzing as the other org: its own data is everywhere, so the check must see it.
+    # Fuzzing as the other org: its own data is everywhere, so the check must see it (the
+    # runs API's answers carry no org to leak: its steps would only dilute the ten runs).
     leaks: list[str] = []
-    run_machine(fuzzed, fuzzed.other_key, {"org": OTHER}, scenarios=10, leaks=leaks)
+    run_machine(
+        fuzzed, fuzzed.other_key, {"org": OTHER}, scenarios=10, leaks=leaks, skip="/api/v1/"
+    )
     assert leaks and any(MARKER in leak or OTHER in leak for leak in leaks)

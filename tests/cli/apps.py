@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from typing import Any
 
 import runstream as rs
@@ -81,3 +82,13 @@ async def fixable(ctx: rs.WorkflowContext, bug: str) -> list[Any]:
     """Speaks, then fails on ``check`` until the file ``bug`` is removed."""
     words = await ctx.task(speak, 2)
     return [words, await ctx.task(check, bug)]
+
+
+assistant = app.claude_code(
+    "assistant", command=[sys.executable, "-m", "runstream.demo.fake_claude", "--delay", "0.3"]
+)
+"""A Claude Code session (the stand-in CLI) whose turns take ~1.2 s."""
+patient = app.claude_code(
+    "patient", command=[sys.executable, "-m", "runstream.demo.fake_claude", "--delay", "0.75"]
+)
+"""Turns of ~3 s: time for another ``runstream`` process to send it a message mid-turn."""

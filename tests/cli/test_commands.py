@@ -70,7 +70,7 @@ def test_listing_pages(server: Server) -> None:
         (("executions", "get", UNKNOWN), 4, f"execution {UNKNOWN} not found"),
         (("follow", UNKNOWN), 4, "not found"),
         (("executions", "get", "nope"), 2, "not a UUID"),
-        (("run", "no_such_kind"), 4, "unknown workflow kind 'no_such_kind'"),
+        (("run", "no_such_kind"), 4, "unknown workflow or task kind 'no_such_kind'"),
         (("run", "speak", "--task", "--input", "{bad"), 2, "not valid JSON"),
         (("run", "speak", "--task", "--input", "@missing.json"), 2, "cannot read"),
         (("executions", "send", UNKNOWN, "plain words"), 2, "a string needs JSON quotes"),
@@ -95,6 +95,22 @@ def test_a_standalone_task(server: Server) -> None:
     assert [e["type"] for e in done.lines()][-1] == "TASK_COMPLETED"
     tasks = server("executions", "list", "--task").lines()
     assert tasks[0]["kind"] == "speak"
+
+
+def test_a_claude_code_session_is_run_followed_and_sent_to(server: Server) -> None:
+    done = server("run", "assistant", "--input", '"hello there"', "--follow")
+    assert done.code == 0, done.stderr
+    events = done.lines()
+    lines = [e["data"]["line"] for e in events if e["type"] == "claude"]
+    assert lines[0]["type"] == "system" and lines[-1]["result"] == "Answer: hello there"
+    assert "COMPLETED assistant" in done.stderr and "Answer: hello there" in done.stderr
+
+    run_id = server.api(lambda c: c.start_task("patient", "first"))
+    sent = server("executions", "send", run_id.id, "--text", "second")
+    assert sent.code == 0 and len(sent.stdout.strip()) == 36
+    assert server.api(lambda c: c.result(run_id.id)) == "Answer: second"
+    late = server("executions", "send", run_id.id, '"third"')
+    assert late.code == 2 and "COMPLETED" in late.stderr
 
 
 @pytest.mark.parametrize(

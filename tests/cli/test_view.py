@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -121,3 +122,52 @@ def test_agent_events_are_named_in_the_activity() -> None:
     assert "2 model requests, 180 in, 12 out" in text
     assert "partial" not in text
     assert "Looks good." in view.text
+
+
+def test_a_claude_code_session_reads_as_a_conversation() -> None:
+    view = FollowView(replace(snapshot(), type=rs.ExecutionType.TASK, kind="assistant"))
+
+    def line(value: dict[str, Any]) -> tuple[str, Any]:
+        return "claude", {"line": value}
+
+    def says(*blocks: dict[str, Any]) -> tuple[str, Any]:
+        return line({"type": "assistant", "message": {"content": list(blocks)}})
+
+    feed(
+        view,
+        line({"type": "system", "subtype": "init", "model": "claude-x", "tools": ["Bash"]}),
+        ("log", {"text": "warming up"}),
+        says({"type": "text", "text": "Let me look."}),
+        says({"type": "tool_use", "name": "Bash", "input": {"command": "ls"}}),
+        line(
+            {
+                "type": "user",
+                "message": {"content": [{"type": "tool_result", "content": "a.py\nb.py"}]},
+            }
+        ),
+        says({"type": "text", "text": "Two files."}),
+        ("MESSAGE_CONSUMED", {"messageId": "m"}),
+        line(
+            {
+                "type": "result",
+                "result": "Two files.",
+                "total_cost_usd": 0.0125,
+                "num_turns": 2,
+                "duration_ms": 3400,
+            }
+        ),
+        line({"type": "raw", "text": "not json"}),
+    )
+    assert view.text == "Let me look.\nTwo files.\n"
+    text = render(view)
+    for expected in (
+        "Claude session, model claude-x, 1 tools",
+        "stderr: warming up",
+        'Bash({"command":"ls"})',
+        "a.py",
+        "message written to the session",
+        "result: Two files. · $0.0125 · 2 turns · 3.4s",
+        "cost $0.0125",
+        "not json",
+    ):
+        assert expected in text, expected

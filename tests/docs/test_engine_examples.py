@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,21 @@ def test_retry_example_runs(tmp_path: Path) -> None:
     assert "TASK_CREATED" not in events, "no task was created again"
     assert out[-2] == "{'charge': 'ch_42', 'receipt': 'sent ch_42'}"
     assert out[-1] == "charged 1 time(s)"
+
+
+def test_claude_code_example_talks_to_a_session_mid_turn(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RUNSTREAM_CLAUDE_COMMAND"}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "docs/examples/claude_code.py"), str(tmp_path / "c.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
+    ).stdout.splitlines()
+    assert out[0].startswith("[session ") and out[0].endswith("model fake-claude]")
+    asked = out.index("you:    And which one is the largest?")
+    first_result = next(i for i, line in enumerate(out) if line.startswith("result: "))
+    assert asked < first_result, "the message was sent while the first turn ran"
+    assert "result: Answer: And which one is the largest? ($0.0250)" in out
+    assert out[-1] == "final:  Answer: And which one is the largest?"

@@ -14,7 +14,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.middleware.cors import CORSMiddleware
 
 from runstream import Engine
-from runstream.api import dashboard, errors, metrics, v0
+from runstream.api import dashboard, errors, metrics, runs, v0
 from runstream.api.auth import Authenticator, authorize, watching
 from runstream.api.limits import BodyLimit
 from runstream.api.native import executions, kinds, streams, tokens
@@ -82,6 +82,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.include_router(v0.router())
     app.include_router(metrics.router)
     app.add_middleware(metrics.HttpMetrics)
+    app.include_router(runs.router)
     dashboard.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -160,6 +160,9 @@ def server(
         ws_max_size=settings.max_body_bytes,
         # Uvicorn takes whole seconds; streams themselves end at once on shutdown.
         timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_timeout_seconds)),
+        # A WebSocket fans the same lines out to every client; compressing them again for
+        # each connection cost more CPU than all the SSE streams of a run together.
+        ws_per_message_deflate=False,
     )
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactTokens) for f in access.filters):

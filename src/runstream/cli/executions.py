@@ -19,6 +19,7 @@ from runstream.cli.follow import Consolidated, Follower, Types, follow_and_exit
 from runstream.cli.options import DEFAULT_ORG, ApiKey, Json, Org, Url, json_value
 from runstream.cli.view import STATUS_STYLE, compact
 from runstream.client import DEFAULT_URL, Client
+from runstream.errors import UnknownKind
 from runstream.model import Snapshot, Status
 
 T = TypeVar("T")
@@ -81,7 +82,7 @@ def show(snapshot: Snapshot, *, json: bool) -> None:
 
 
 def start(
-    kind: Annotated[str, typer.Argument(help="Workflow (or, with --task, task) to start.")],
+    kind: Annotated[str, typer.Argument(help="Workflow or task to start.")],
     input: Annotated[
         str | None,
         typer.Option(
@@ -105,11 +106,23 @@ def start(
     org: Org = DEFAULT_ORG,
     api_key: ApiKey = None,
 ) -> None:
-    """Start an execution and print its id (with --follow: watch it and exit as `follow`)."""
+    """Start a workflow or task and print its id (with --follow: watch it and exit as `follow`).
+
+    A name that is no workflow starts the task of that name, so `runstream run assistant
+    --input '"Fix the tests"' --follow` follows a Claude Code session as a conversation.
+    """
     value = json_value(input, "--input") if input is not None else None
 
     async def begin(client: Client) -> Snapshot:
-        return await (client.start_task if task else client.start)(kind, value)
+        if task:
+            return await client.start_task(kind, value)
+        try:
+            return await client.start(kind, value)
+        except UnknownKind:
+            try:  # a task's name (a Claude Code task, say) needs no --task
+                return await client.start_task(kind, value)
+            except UnknownKind:
+                raise UnknownKind(kind) from None
 
     snapshot = _call(url, org, api_key, begin)
     if not follow:
@@ -294,7 +307,8 @@ def send(
     org: Org = DEFAULT_ORG,
     api_key: ApiKey = None,
 ) -> None:
-    """Send a message to a workflow's ctx.receive(); prints the message id."""
+    """Send a message to a workflow's ctx.receive() or a running Claude Code session (use
+    --text for plain text); prints the message id."""
     value: Any = message if text else json_value(message, "MESSAGE")
     print(_call(url, org, api_key, lambda c: c.send_message(execution_id, value)))
 

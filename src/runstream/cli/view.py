@@ -3,7 +3,9 @@
 The native stream does not say which task emitted a token or a progress value, so
 the view credits them to the task that is running when exactly one is, and to the
 workflow otherwise. Text streamed by an attempt that then failed and is retried is
-struck through, so the reader sees which output was superseded.
+struck through, so the reader sees which output was superseded. A Claude Code session
+reads as a conversation: assistant text in the text panel, tool uses and results, each
+turn's result with its cost.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ class FollowView:
         self._state: dict[str, Any] = dict(snapshot.state)
         self._children: dict[str, str] = {}
         self._activity: deque[Text] = deque(maxlen=_ACTIVITY_ROWS)
+        self.cost_usd: float | None = None
+        """``total_cost_usd`` of a Claude Code session's latest result."""
 
     @property
     def text(self) -> str:
@@ -113,6 +117,10 @@ class FollowView:
                 self._task(event, data)
             case kind if kind.startswith("WORKFLOW_") and isinstance(data, dict):
                 self._workflow(event, data)
+            case "claude" if isinstance(data, dict) and isinstance(data.get("line"), dict):
+                self._claude(event, data["line"])
+            case "log" if isinstance(data, dict):
+                self._note(event, "│", f"stderr: {data.get('text')}", "dim")
             case _:
                 self._other(event, data if isinstance(data, dict) else {})
 
@@ -208,6 +216,8 @@ class FollowView:
                 self._note(event, "=", f"state {data.get('key')} cleared")
             case "MESSAGE_RECEIVED":
                 self._note(event, "✉", "message received", "blue")
+            case "MESSAGE_CONSUMED" if self.type is ExecutionType.TASK:
+                self._note(event, "✉", "message written to the session", "green")
             case "MESSAGE_CONSUMED":
                 self._note(event, "✉", "message consumed by the workflow", "green")
             case "OPERATION_COMPLETED":
@@ -258,6 +268,52 @@ class FollowView:
         whose = "" if target == self.execution_id else f" of {data.get('targetType')} {target}"
         self._note(event, "↻", f"━━ retry {data.get('attempt')}{whose}{reason} ━━", "bold yellow")
 
+    def _claude(self, event: StreamEvent, line: dict[str, Any]) -> None:
+        """One line of a Claude Code session: text joins the streamed text, the rest is noted."""
+        content = line.get("message", {}).get("content") if line.get("type") != "result" else None
+        blocks = content if isinstance(content, list) else []
+        match line.get("type"):
+            case "system" if line.get("subtype") == "init":
+                tools = len(line.get("tools") or [])
+                self._note(event, "◆", f"Claude session, model {line.get('model')}, {tools} tools")
+            case "assistant":
+                for block in blocks:
+                    if block.get("type") == "text":
+                        self._segments.append(_Segment(str(block.get("text")) + "\n", None))
+                    elif block.get("type") == "tool_use":
+                        call = f"{block.get('name')}({compact(block.get('input'), 60)})"
+                        self._note(event, "⚙", call, "cyan")
+            case "user":
+                for block in blocks:
+                    if block.get("type") == "tool_result":
+                        style = "red" if block.get("is_error") else "dim"
+                        self._note(event, "↳", compact(block.get("content"), 70), style)
+                    elif block.get("type") == "text":
+                        self._note(event, "✉", f"you: {compact(block.get('text'), 70)}", "blue")
+            case "result":
+                self._result(event, line)
+            case "raw":
+                self._note(event, "·", compact(line.get("text")), "dim")
+
+    def _result(self, event: StreamEvent, line: dict[str, Any]) -> None:
+        cost = line.get("total_cost_usd")
+        if isinstance(cost, int | float):
+            self.cost_usd = float(cost)
+        parts = [compact(line.get("result"), 50)]
+        if isinstance(cost, int | float):
+            parts.append(f"${cost:.4f}")
+        if line.get("num_turns") is not None:
+            parts.append(f"{line.get('num_turns')} turns")
+        if isinstance(line.get("duration_ms"), int | float):
+            parts.append(f"{line['duration_ms'] / 1000:.1f}s")
+        failed = bool(line.get("is_error"))
+        self._note(
+            event,
+            "✗" if failed else "✓",
+            "result: " + " · ".join(parts),
+            "red" if failed else "green",
+        )
+
     # -- rendering -----------------------------------------------------------------------
     def __rich__(self) -> RenderableType:
         parts: list[RenderableType] = [self._header()]
@@ -286,6 +342,8 @@ class FollowView:
             header.append(f"  reconnected {self.reconnects}×", "yellow")
         if self._progress is not None:
             header.append(f"  progress {self._progress:.0%}", "cyan")
+        if self.cost_usd is not None:
+            header.append(f"  cost ${self.cost_usd:.4f}", "cyan")
         return header
 
     def _task_table(self) -> Table:

@@ -236,8 +236,9 @@ class Client:
         return int(body["attempt"])
 
     async def send_message(self, execution_id: str, message: Any) -> str:
-        """Queue a message for the workflow's ``ctx.receive()``; returns its id."""
-        path = f"{self._workflow_path(execution_id)}/messages"
+        """Queue a message for a workflow's ``ctx.receive()`` or a Claude Code session's
+        stdin; returns its id."""
+        path = f"{await self._path(execution_id)}/messages"
         body = await self._call("POST", path, execution_id, json={"message": message})
         return str(body["messageId"])
 

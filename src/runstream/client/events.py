@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 
 from runstream.client.sse import ServerSentEvent
-from runstream.model.events import AGENT, TASK_TERMINAL, WORKFLOW_TERMINAL, EventType
+from runstream.model.events import AGENT, PROCESS, TASK_TERMINAL, WORKFLOW_TERMINAL, EventType
 
-_TAGGED = frozenset(AGENT | {EventType.MESSAGE_RECEIVED, EventType.MESSAGE_CONSUMED})
+_TAGGED = frozenset(AGENT | PROCESS | {EventType.MESSAGE_RECEIVED, EventType.MESSAGE_CONSUMED})
 _TERMINAL = frozenset(WORKFLOW_TERMINAL | TASK_TERMINAL)
 
 
@@ -28,11 +28,12 @@ class StreamEvent:
     consolidated stream. Resume after it with ``Client.stream(..., after=id)``."""
     type: str
     """A lifecycle name (``TASK_COMPLETED``), ``token``, ``progress``, ``data``, ``error``,
-    or an agent or message type (``tool_call``, ``MESSAGE_CONSUMED``)."""
+    or an agent, message or process type (``tool_call``, ``MESSAGE_CONSUMED``, ``claude``)."""
     data: Any
     """Lifecycle: the event's data object. ``token``: the text. ``progress``: the number.
     ``error``: the message. ``data``: the JSON value. Agent and message events: their
-    object without ``type``."""
+    object without ``type``; ``claude``: ``{"line": the Claude Code line}``; ``log``:
+    ``{"text": the stderr line}``."""
     timestamp_ms: int | None = None
     """Server time of a lifecycle event; other frames carry none."""
     task_id: str | None = None

@@ -21,7 +21,8 @@ from runstream.engine.signal import Signal
 from runstream.errors import LeaseLost, TaskError, UnknownKind
 from runstream.observability import metrics, tracing
 from runstream.sdk.context import TaskContext
-from runstream.sdk.registry import App
+from runstream.sdk.inbox import Inbox, Subscribe
+from runstream.sdk.registry import App, TaskDef
 from runstream.store.base import Store, TaskClaim
 
 log = logging.getLogger("runstream.worker")
@@ -49,8 +50,10 @@ class AttemptRunner:
         poll_interval: float,
         workflow_slots: Callable[[], int],
         hand_workflow: Callable[[str], None],
+        subscribe: Subscribe,
     ) -> None:
         self._app = app
+        self._subscribe = subscribe
         self._store = store
         self._emitter = emitter
         self.worker_id = worker_id
@@ -167,6 +170,12 @@ class AttemptRunner:
             if self._running.pop(claim.id, None) and len(self._running) == self._slots - 1:
                 self._wake.set()  # was full: due tasks may have waited for this slot
 
+    def _inbox(self, task: TaskDef, claim: TaskClaim) -> Inbox | None:
+        # Only a standalone execution: a workflow's messages go to its ctx.receive().
+        if not task.accepts_messages or claim.workflow_id is not None:
+            return None
+        return Inbox(self._store, self._subscribe, claim.execution_id, claim.id, claim.attempt)
+
     async def _execute(self, claim: TaskClaim) -> tuple[Any, str | None, bool]:
         """Run the task code; returns (output, error, retryable)."""
         try:
@@ -180,6 +189,7 @@ class AttemptRunner:
             task_id=claim.id,
             attempt=claim.attempt,
             kind=claim.kind,
+            inbox=self._inbox(task, claim),
         )
         token = _current.set(ctx)
         deadline = asyncio.timeout(claim.timeout)

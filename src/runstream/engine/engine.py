@@ -8,6 +8,7 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from runstream.engine import accounting
@@ -26,6 +27,15 @@ from runstream.streaming.consolidated import consolidated
 from runstream.streaming.hub import Hub
 
 log = logging.getLogger("runstream.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A message the store accepted."""
+
+    id: str
+    queue_size: int
+    """Messages of the execution accepted and not yet consumed, this one included."""
 
 
 class ExecutionHandle:
@@ -123,6 +133,7 @@ class Engine:
             poll_interval=self._poll,
             workflow_slots=lambda: runner.free_slots,
             hand_workflow=lambda execution_id: runner.adopt(execution_id),
+            subscribe=self.hub.subscribe,
         )
         runner = ActivationRunner(
             self.app,
@@ -228,6 +239,7 @@ class Engine:
                 retry_policy=t.retry_policy,
                 timeout=t.timeout,
                 trace=tracing.carrier(),
+                accepts_messages=t.accepts_messages,
             )
         )
         return ExecutionHandle(self, execution_id)
@@ -268,6 +280,10 @@ class Engine:
             await self.get(execution_id)
         return events
 
+    async def find_event(self, execution_id: str, type: str, nth: int = 1) -> Event | None:
+        """The ``nth`` (from 1) event of ``type`` in the execution's log, if there is one."""
+        return await self.store.find_event(execution_id, type, nth)
+
     def stream(self, execution_id: str, after: int = 0) -> AsyncIterator[Event]:
         """Events after seq ``after``, then live; ends after the terminal event."""
         return self.hub.subscribe(execution_id, after)
@@ -300,11 +316,17 @@ class Engine:
         return await self.store.retry_execution(execution_id, reason)
 
     async def send_message(self, execution_id: str, message: Any) -> str:
-        """Queue a message for the workflow's ``ctx.receive()``; returns its id."""
+        """Queue a message for a workflow's ``ctx.receive()``, or for a running (or pending)
+        Claude Code session; returns its id. Raises ``InvalidState`` once the execution has
+        ended or no longer takes messages."""
+        return (await self.queue_message(execution_id, message)).id
+
+    async def queue_message(self, execution_id: str, message: Any) -> QueuedMessage:
+        """``send_message``, also telling how many messages now wait to be consumed."""
         check(message, "message")
         message_id = new_id()
-        await self.store.post_message(execution_id, message_id, message)
-        return message_id
+        queued = await self.store.post_message(execution_id, message_id, message)
+        return QueuedMessage(message_id, queued)
 
     async def resolve_promise(self, execution_id: str, name: str, value: Any = None) -> None:
         """Resolve a promise (first write wins)."""
@@ -317,4 +339,4 @@ class Engine:
         await self.store.settle_promise(execution_id, name, error=str(error))
 
 
-__all__ = ["Engine", "ExecutionHandle", "ExecutionNotFound"]
+__all__ = ["Engine", "ExecutionHandle", "ExecutionNotFound", "QueuedMessage"]

@@ -52,6 +52,9 @@ class EventType(StrEnum):
     TOOL_RESULT = "tool_result"
     STRUCTURED_DELTA = "structured_delta"
     USAGE = "usage"
+    # emitted by subprocess tasks (Claude Code)
+    CLAUDE = "claude"
+    LOG = "log"
 
 
 EMITTED = frozenset({EventType.TOKEN, EventType.PROGRESS, EventType.DATA, EventType.ERROR})
@@ -68,7 +71,11 @@ AGENT = frozenset(
 )
 """Types emitted by agent tasks."""
 
-LIFECYCLE = frozenset(EventType) - EMITTED - AGENT
+PROCESS = frozenset({EventType.CLAUDE, EventType.LOG})
+"""Types a subprocess task records: ``claude`` (one stdout line of Claude Code, parsed),
+``log`` (one stderr line, ``{"text": …}``)."""
+
+LIFECYCLE = frozenset(EventType) - EMITTED - AGENT - PROCESS
 """Types the engine records for state changes (travel as ``{"type": "Event"}``)."""
 
 WORKFLOW_TERMINAL = frozenset(

@@ -10,6 +10,7 @@ import orjson
 
 from runstream.model import EventType, NewEvent, new_id
 from runstream.model.events import LIFECYCLE
+from runstream.sdk.inbox import Inbox
 from runstream.sdk.registry import App
 from runstream.store.base import Command, StepRecord
 
@@ -179,6 +180,7 @@ class TaskContext:
         task_id: str,
         attempt: int,
         kind: str,
+        inbox: Inbox | None = None,
     ) -> None:
         self._emit_event = emit
         self.execution_id = execution_id
@@ -188,6 +190,9 @@ class TaskContext:
         self.attempt = attempt
         """1-based attempt number."""
         self.kind = kind
+        self.inbox = inbox
+        """Messages posted to the execution, for a standalone task that takes them (Claude
+        Code tasks); None otherwise."""
 
     def _append(self, type: str, data: Any) -> None:
         self._emit_event(NewEvent(self.execution_id, type, data, self.task_id, self.attempt))
@@ -211,7 +216,8 @@ class TaskContext:
 
     def emit(self, type: str, data: Any) -> None:
         """Record an event of another type emitted by code (agents record ``tool_call``,
-        ``usage``, …); the engine's lifecycle types are refused."""
+        ``usage``, …, Claude Code tasks ``claude`` and ``log``); the engine's lifecycle
+        types are refused."""
         if type in LIFECYCLE:
             raise ValueError(f"{type} is recorded by the engine, not emitted by tasks")
         orjson.dumps(data)

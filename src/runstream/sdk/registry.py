@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from runstream.errors import UnknownKind
 from runstream.model import RetryPolicy
 from runstream.sdk import agents
 from runstream.sdk.agents import AgentSpec
+
+if TYPE_CHECKING:
+    from runstream.sdk.claude_code import ClaudeCode
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -40,6 +44,8 @@ class TaskDef:
     retry_policy: RetryPolicy
     agent: AgentSpec | None = None
     """What the agent is, for a task declared with ``@app.agent``."""
+    accepts_messages: bool = False
+    """Messages posted to its standalone executions reach the running attempt (``ctx.inbox``)."""
 
 
 def _check_limits(retries: int, timeout: float | None) -> None:
@@ -162,6 +168,47 @@ class App:
             return fn
 
         return register
+
+    def claude_code(
+        self,
+        name: str,
+        command: Sequence[str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        instructions: str | None = None,
+        *,
+        turn_start_timeout: float = 30.0,
+    ) -> ClaudeCode:
+        """Register a task that runs a Claude Code session (SPEC §6).
+
+        Args:
+            name: The task's name.
+            command: The program and its arguments; default ``claude -p --output-format
+                stream-json --input-format stream-json --verbose``, or
+                ``RUNSTREAM_CLAUDE_COMMAND`` when that is set.
+            cwd: Working directory of the process (the server's when None).
+            env: Variables added to the inherited environment.
+            instructions: Passed as ``--append-system-prompt``.
+            turn_start_timeout: Seconds a turn expected after a ``result`` (to answer
+                messages written while the previous one ran) has to begin before those
+                messages count as answered and stdin may close.
+
+        Returns:
+            The task, usable wherever a task function is (``ctx.task``, ``start_task``).
+        """
+        from runstream.sdk.claude_code import ClaudeCode
+
+        self._check_free(name)
+        task = ClaudeCode(
+            name,
+            command=None if command is None else tuple(command),
+            cwd=None if cwd is None else os.fspath(cwd),
+            env=dict(env or {}),
+            instructions=instructions,
+            turn_start_timeout=turn_start_timeout,
+        )
+        self.tasks[name] = TaskDef(name, task, True, 0, None, RetryPolicy(), accepts_messages=True)
+        return task
 
     def _check_free(self, name: str) -> None:
         if name in self.workflows or name in self.tasks:

@@ -53,6 +53,9 @@ class NewExecution:
     trace: str | None = None
     """Trace context of the request that started it (``observability.tracing.carrier``);
     children and tasks inherit their workflow's."""
+    accepts_messages: bool = False
+    """Standalone tasks only: messages may be posted to it while its input is open
+    (Claude Code tasks)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +236,10 @@ class Store(ABC):
         least one), so a page of large events stays small."""
 
     @abstractmethod
+    async def find_event(self, execution_id: str, type: str, nth: int) -> Event | None:
+        """The ``nth`` (from 1) event of ``type`` in one log, or None when there are fewer."""
+
+    @abstractmethod
     async def children_of(self, execution_id: str) -> list[str]:
         """Ids of the direct children of a workflow, in creation order."""
 
@@ -249,9 +256,28 @@ class Store(ABC):
         pending standalone task is cancelled at once. No-op when terminal or already asked."""
 
     @abstractmethod
-    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> None:
-        """Queue a message for ``receive()`` (``MESSAGE_RECEIVED``); ``InvalidState`` when
-        the workflow is terminal."""
+    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> int:
+        """Queue a message (``MESSAGE_RECEIVED``) for a workflow's ``receive()`` or for a
+        standalone task that accepts messages, and return how many of the execution's
+        messages are now queued but not consumed. ``InvalidState`` when the execution is
+        terminal, is a task that takes no messages, or closed its input."""
+
+    @abstractmethod
+    async def read_message(self, execution_id: str, message_id: str) -> Any:
+        """The payload of a message posted to the execution; ``InvalidState`` if unknown."""
+
+    @abstractmethod
+    async def consume_message(
+        self, execution_id: str, message_id: str, task_id: str, attempt: int
+    ) -> None:
+        """A standalone task attempt has delivered the message: ``MESSAGE_CONSUMED`` the first
+        time (a later attempt delivering it again records nothing)."""
+
+    @abstractmethod
+    async def close_input(self, execution_id: str) -> bool:
+        """Stop a standalone task from taking messages, unless one is queued and not yet
+        consumed (then False: it must deliver that first). Later ``post_message`` calls
+        raise ``InvalidState``."""
 
     @abstractmethod
     async def settle_promise(

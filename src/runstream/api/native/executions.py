@@ -218,22 +218,24 @@ def router(type: ExecutionType) -> APIRouter:
         attempt = await engine.retry(snapshot.id, reason=body.reason if body else None)
         return json_response({"attempt": attempt}, 202)
 
+    _add_message_route(routes, type)
     if type is ExecutionType.WORKFLOW:
         _add_workflow_routes(routes)
     return routes
 
 
-def _add_workflow_routes(routes: APIRouter) -> None:
-    conflict = {409: {"content": ERROR_JSON, "description": "The execution has finished."}}
+def _add_message_route(routes: APIRouter, type: ExecutionType) -> None:
+    conflict = {409: {"content": ERROR_JSON, "description": "The execution takes no messages now."}}
     too_large = {413: {"content": ERROR_JSON, "description": "The message is too large."}}
-    workflow = ExecutionType.WORKFLOW
 
     @routes.post(
         "/{execution_id}/messages",
         status_code=202,
         response_model=None,
-        summary="Send a message to a workflow",
-        operation_id=operation_id("send", workflow, "Message"),
+        summary="Send a message to a workflow"
+        if type is ExecutionType.WORKFLOW
+        else "Send a message to a Claude Code session",
+        operation_id=operation_id("send", type, "Message"),
         responses=ERRORS
         | conflict
         | too_large
@@ -246,11 +248,18 @@ def _add_workflow_routes(routes: APIRouter) -> None:
         body: MessageRequest,
         engine: EngineDep,
     ) -> Response:
-        """Queue a message for the workflow's next ``ctx.receive()``."""
+        """Queue a message: for a workflow's next ``ctx.receive()``; for a Claude Code task,
+        written to the session's stdin as a user line (409 once the session ended its input
+        or for a task that takes no messages)."""
         check_message(request.app.state.settings, body.message)
-        snapshot = await load(engine, org, execution_id, ExecutionType.WORKFLOW)
+        snapshot = await load(engine, org, execution_id, type)
         message_id = await engine.send_message(snapshot.id, body.message)
         return json_response({"messageId": message_id}, 202)
+
+
+def _add_workflow_routes(routes: APIRouter) -> None:
+    conflict = {409: {"content": ERROR_JSON, "description": "The execution has finished."}}
+    workflow = ExecutionType.WORKFLOW
 
     @routes.post(
         "/{execution_id}/promises/{name}/resolve",

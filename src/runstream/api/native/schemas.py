@@ -37,7 +37,8 @@ class RetryRequest(_Body):
 
 
 class MessageRequest(_Body):
-    """A message delivered to the workflow's next ``ctx.receive()``."""
+    """A message for a workflow's next ``ctx.receive()``, or for a Claude Code session (a
+    string is its user line's text)."""
 
     message: Any
 

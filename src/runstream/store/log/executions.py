@@ -17,12 +17,19 @@ from runstream.store.log.tasks import insert_standalone
 from runstream.store.log.tx import Row, Tx, decode, encode
 from runstream.store.log.workflows import insert_workflow
 
+INPUT_OPEN = 1
+"""``executions.input_open`` of a task that takes messages now (0: it never does)."""
+INPUT_CLOSED = 2
+"""``executions.input_open`` of a task whose session stopped taking messages."""
+
 
 def create_execution(tx: Tx, new: NewExecution) -> None:
     if new.type == ExecutionType.WORKFLOW:
         insert_workflow(tx, new)
     else:
         insert_standalone(tx, new)
+        if new.accepts_messages:
+            tx.run("open_input", id=new.id, open=INPUT_OPEN)
 
 
 def cancel(tx: Tx, execution_id: str, reason: str | None) -> None:
@@ -38,12 +45,45 @@ def _open_workflow(tx: Tx, execution_id: str, what: str) -> Row:
     return row
 
 
-def post_message(tx: Tx, execution_id: str, message_id: str, payload: Any) -> None:
-    _open_workflow(tx, execution_id, "messages")
+def post_message(tx: Tx, execution_id: str, message_id: str, payload: Any) -> int:
+    row = execution_row(tx, execution_id)
+    if row["type"] == "task" and row["input_open"] not in (INPUT_OPEN, INPUT_CLOSED):
+        raise InvalidState(
+            execution_id, f"task {row['kind']!r} takes no messages (Claude Code tasks do)"
+        )
+    if row["status"] in TERMINAL:
+        raise InvalidState(execution_id, f"execution {execution_id} is {row['status']}")
+    if row["type"] == "task" and row["input_open"] == INPUT_CLOSED:
+        raise InvalidState(
+            execution_id, f"the session of task execution {execution_id} has ended its input"
+        )
     tx.run("insert_message", mid=message_id, id=execution_id, payload=encode(payload))
     tx.emit(execution_id, EventType.MESSAGE_RECEIVED, {"messageId": message_id})
-    if tx.run("make_ready", id=execution_id, now=tx.now):
+    if row["type"] == "workflow" and tx.run("make_ready", id=execution_id, now=tx.now):
         tx.wakes.add("workflows")
+    queued = tx.one("queued_messages", id=execution_id)
+    return 0 if queued is None else int(queued[0])
+
+
+def consume_message(tx: Tx, execution_id: str, message_id: str, task_id: str, attempt: int) -> None:
+    row = tx.one("get_message", id=execution_id, mid=message_id)
+    if row is None or row["consumed_step"] is not None:
+        return
+    # A task has no steps: the column records the attempt that delivered the message.
+    tx.run("consume_message", n=row["n"], step=attempt)
+    tx.emit(
+        execution_id,
+        EventType.MESSAGE_CONSUMED,
+        {"messageId": message_id},
+        task_id=task_id,
+        attempt=attempt,
+    )
+
+
+def close_input(tx: Tx, execution_id: str) -> bool:
+    if execution_row(tx, execution_id)["input_open"] != INPUT_OPEN:
+        return True
+    return tx.run("close_input", id=execution_id, closed=INPUT_CLOSED, open=INPUT_OPEN) > 0
 
 
 def settle_promise(tx: Tx, execution_id: str, name: str, value: Any, error: str | None) -> None:

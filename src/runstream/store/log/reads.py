@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runstream.errors import ExecutionNotFound
+from runstream.errors import ExecutionNotFound, InvalidState
 from runstream.model import (
     ChildInfo,
     Event,
@@ -141,3 +141,17 @@ def figures(tx: Tx) -> StoreFigures:
 def _count(tx: Tx, query: str, **params: Any) -> int:
     row = tx.one(query, **params)
     return 0 if row is None else int(row[0])
+
+
+def read_message(tx: Tx, execution_id: str, message_id: str) -> Any:
+    row = tx.one("get_message", id=execution_id, mid=message_id)
+    if row is None:
+        raise InvalidState(execution_id, f"no message {message_id} in {execution_id}")
+    return decode(row["payload"])
+
+
+def find_event(tx: Tx, execution_id: str, type: str, nth: int) -> Event | None:
+    if nth < 1:
+        return None
+    r = tx.one("nth_event", id=execution_id, type=type, offset=nth - 1)
+    return None if r is None else Event(r[0], r[1], r[2], r[3], decode(r[4]), r[5], r[6])

@@ -23,6 +23,7 @@ from typing import Any
 
 from runstream.errors import InvalidState
 from runstream.model import EventType
+from runstream.store.log.executions import INPUT_CLOSED, INPUT_OPEN
 from runstream.store.log.reads import execution_row
 from runstream.store.log.steps import PARENT_CANCELLED
 from runstream.store.log.tx import Row, Tx, decode, encode
@@ -73,9 +74,11 @@ def reopen(
 
 def _rerun_task(tx: Tx, task_id: str) -> None:
     """A new attempt for a task that failed for good or was cancelled, with a fresh budget;
-    its ``executionCount`` goes on from where it was."""
+    its ``executionCount`` goes on from where it was. A session that had ended its input
+    (Claude Code) takes messages again."""
     if tx.run("retry_task", id=task_id, now=tx.now):
         tx.wakes.add("tasks")
+    tx.run("reopen_input", id=task_id, open=INPUT_OPEN, closed=INPUT_CLOSED)
 
 
 def _rewind_point(row: Row, parent_cancelled: bool) -> int:

@@ -65,6 +65,9 @@ class LogStore(Store):
     ) -> list[Event]:
         return await self._db.read(reads.read_events, execution_id, after, limit, max_bytes)
 
+    async def find_event(self, execution_id: str, type: str, nth: int) -> Event | None:
+        return await self._db.read(reads.find_event, execution_id, type, nth)
+
     async def children_of(self, execution_id: str) -> list[str]:
         return await self._db.read(reads.children_of, execution_id)
 
@@ -74,8 +77,19 @@ class LogStore(Store):
     async def request_cancel(self, execution_id: str, reason: str | None) -> None:
         await self._db.write(executions.cancel, execution_id, reason)
 
-    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> None:
-        await self._db.write(executions.post_message, execution_id, message_id, payload)
+    async def post_message(self, execution_id: str, message_id: str, payload: Any) -> int:
+        return await self._db.write(executions.post_message, execution_id, message_id, payload)
+
+    async def read_message(self, execution_id: str, message_id: str) -> Any:
+        return await self._db.read(reads.read_message, execution_id, message_id)
+
+    async def consume_message(
+        self, execution_id: str, message_id: str, task_id: str, attempt: int
+    ) -> None:
+        await self._db.write(executions.consume_message, execution_id, message_id, task_id, attempt)
+
+    async def close_input(self, execution_id: str) -> bool:
+        return await self._db.write(executions.close_input, execution_id)
 
     async def settle_promise(
         self, execution_id: str, name: str, *, value: Any = None, error: str | None = None

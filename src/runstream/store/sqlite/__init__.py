@@ -14,7 +14,7 @@ from runstream.store.log.database import Backend
 from runstream.store.log.store import LogStore
 from runstream.store.log.tx import Row, Tx, load_queries
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class SqliteTx(Tx):

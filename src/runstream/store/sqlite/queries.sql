@@ -345,3 +345,24 @@ ON CONFLICT (name) DO NOTHING;
 
 -- name: get_secret
 SELECT value FROM server_secrets WHERE name = :name;
+-- name: open_input
+UPDATE executions SET input_open = :open WHERE id = :id;
+
+-- name: close_input
+UPDATE executions SET input_open = :closed
+WHERE id = :id AND input_open = :open AND NOT EXISTS (
+  SELECT 1 FROM messages WHERE execution_id = :id AND consumed_step IS NULL
+);
+
+-- name: queued_messages
+SELECT count(*) FROM messages WHERE execution_id = :id AND consumed_step IS NULL;
+
+-- name: get_message
+SELECT n, payload, consumed_step FROM messages WHERE execution_id = :id AND id = :mid;
+
+-- name: nth_event
+SELECT execution_id, seq, type, ts, data, task_id, attempt FROM events
+WHERE execution_id = :id AND type = :type ORDER BY seq LIMIT 1 OFFSET :offset;
+
+-- name: reopen_input
+UPDATE executions SET input_open = :open WHERE id = :id AND input_open = :closed;

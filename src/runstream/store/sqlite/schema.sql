@@ -132,3 +132,7 @@ CREATE TABLE server_secrets (
   value      BLOB NOT NULL,
   created_at INTEGER NOT NULL
 );
+
+-- name: migrate_5
+-- 0: takes no messages, 1: a task taking messages, 2: a task that stopped taking them
+ALTER TABLE executions ADD COLUMN input_open INTEGER NOT NULL DEFAULT 0

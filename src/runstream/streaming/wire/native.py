@@ -13,6 +13,8 @@ Frames, one per stored event, ``id`` first::
   ``event: data`` JSON objects with a ``type`` field;
 - with ``include=task``, frames of a task attempt's events also carry ``task:`` and
   ``attempt:`` lines (fields ``EventSource`` ignores).
+- a Claude Code line travels as ``{"type":"claude","line":…}`` (the line keeps its own
+  ``type``), a stderr line as ``{"type":"log","text":…}``.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from typing import Any
 
 import orjson
 
-from runstream.model.events import AGENT, LIFECYCLE, Event, EventType
+from runstream.model.events import AGENT, LIFECYCLE, PROCESS, Event, EventType
 from runstream.streaming.wire.sse import frame, id_line
 
 SSE_TYPES = ("token", "progress", "data", "error")
 """The values of the ``event:`` field, in the order the docs list them."""
 
-_TAGGED = AGENT | {EventType.MESSAGE_RECEIVED, EventType.MESSAGE_CONSUMED}
+_TAGGED = AGENT | PROCESS | {EventType.MESSAGE_RECEIVED, EventType.MESSAGE_CONSUMED}
 _NAMES = frozenset(t.value.upper() for t in EventType)
 _PREFIXES = frozenset(
     name[:cut] for name in _NAMES for cut, char in enumerate(name) if char == "_" and cut > 0
@@ -99,6 +101,8 @@ def _payload(event: Event) -> str | bytes:
             return message if isinstance(message, str) else _json(message)
         case EventType.DATA:
             return _json(data)
+        case EventType.CLAUDE:
+            return _json({"type": EventType.CLAUDE, "line": data})
         case kind if kind in _TAGGED or kind not in LIFECYCLE:
             fields = data if isinstance(data, dict) else {"data": data}
             return _json({"type": kind} | {k: v for k, v in fields.items() if k != "type"})
