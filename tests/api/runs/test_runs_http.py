@@ -221,3 +221,14 @@ async def test_openapi_documents_the_runs_api(live: Live) -> None:
     }
     messages = schema["paths"][f"{RUNS}/{{run_id}}/messages"]["post"]
     assert {"202", "400", "404", "409"} <= set(messages["responses"])
+
+
+async def test_bodies_follow_the_storage_rules(live: Live) -> None:
+    start = f"{RUNS}/claude-code/run/chat"
+    surrogate = b'{"message": "hi \\ud800"}'
+    for body, param in ((surrogate, "message"), (b'{"message": ', "body")):
+        response = await live.http.post(
+            start, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["param"] == param

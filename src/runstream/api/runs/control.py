@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from runstream.api.auth import ActingOrg
+from runstream.api.bodies import JsonBodyRoute
 from runstream.api.errors import HttpError, bad_request
 from runstream.api.limits import check_message
 from runstream.api.native.executions import json_response
@@ -16,7 +17,7 @@ from runstream.api.runs.lines import is_claude_task, load_run, status_of
 from runstream.api.runs.schemas import MessageQueued, RunMessage, RunStarted, RunStatus
 from runstream.streaming.wire.runs import RUN_STATUS
 
-router = APIRouter(prefix="/api/v1/workflows", tags=["runs"])
+router = APIRouter(prefix="/api/v1/workflows", tags=["runs"], route_class=JsonBodyRoute)
 
 _UNKNOWN_RUN: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such run."}
