@@ -74,7 +74,11 @@ def fuzz_server(tmp_path: Path) -> Iterator[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_stateful_fuzzing_finds_no_5xx_and_no_schema_violation(fuzz_server: str) -> None:
-    schema = schemathesis.openapi.from_url(f"{fuzz_server}/openapi.json")
+    # The native API, whose links this run follows; the v0 and runs families would take
+    # the examples without ever reaching a native start.
+    schema = schemathesis.openapi.from_url(f"{fuzz_server}/openapi.json").include(
+        path_regex="^/api/orgs/"
+    )
     calls: list[tuple[str, int]] = []
 
     class Workflows(schema.as_state_machine()):  # type: ignore[misc]
