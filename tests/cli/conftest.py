@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -117,16 +118,13 @@ def wait_listening(port: int, process: subprocess.Popen[str], timeout: float = 1
     raise TimeoutError("runstream serve did not start listening")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server for a test module; streams end every 0.3 s so every follow must resume."""
+@contextmanager
+def serving(store: Path, **env: str) -> Iterator[Server]:
+    """A ``runstream serve apps:app`` subprocess on the SQLite file ``store``."""
     port = free_port()
-    store = tmp_path_factory.mktemp("serve") / "runstream.db"
     process = subprocess.Popen(
         command("serve", "apps:app", "--port", str(port), "--log-level", "warning"),
-        env=environment(
-            RUNSTREAM_STORE=sqlite_url(store), RUNSTREAM_STREAM_MAX_CONNECTION_SECONDS="0.3"
-        ),
+        env=environment(RUNSTREAM_STORE=sqlite_url(store), **env),
         cwd=HERE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -137,3 +135,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(f"http://127.0.0.1:{port}", process)
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for a test module; streams end every 0.3 s so every follow must resume."""
+    store = tmp_path_factory.mktemp("serve") / "runstream.db"
+    with serving(store, RUNSTREAM_STREAM_MAX_CONNECTION_SECONDS="0.3") as running:
+        yield running

@@ -76,7 +76,7 @@ def test_create_prints_the_key_once_and_list_never_shows_it(secured: Secured) ->
     listed = [orjson.loads(line) for line in out.splitlines()]
     mine = [k for k in listed if k["id"] == key_id]
     assert mine and mine[0]["org"] == "acme" and mine[0]["name"] == "deploys"
-    assert key not in out and key.split("_")[2] not in out
+    assert key not in out and key.split("_", 2)[2] not in out
     code, out, _ = secured("keys", "create", "--org", "acme", "--json")
     assert code == 0
     created = orjson.loads(out)

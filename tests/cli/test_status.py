@@ -3,38 +3,14 @@ one metrics directory, and a lease expiry after a worker was killed."""
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import sqlite_url
-
-from .conftest import HERE, Server, command, environment, free_port, stop, wait_listening
-
-
-@contextmanager
-def serving(store: Path, **env: str) -> Iterator[Server]:
-    """A ``runstream serve apps:app`` subprocess on ``store``."""
-    port = free_port()
-    process = subprocess.Popen(
-        command("serve", "apps:app", "--port", str(port), "--log-level", "warning"),
-        env=environment(RUNSTREAM_STORE=sqlite_url(store), **env),
-        cwd=HERE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        wait_listening(port, process)
-        yield Server(f"http://127.0.0.1:{port}", process)
-    finally:
-        stop(process)
+from .conftest import Server, free_port, serving, stop
 
 
 def sample(url: str, name: str, **labels: str) -> float:
