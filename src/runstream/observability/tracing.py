@@ -39,8 +39,8 @@ def carrier() -> str | None:
 def span(name: str, *, parent: str | None = None, **attributes: Any) -> Iterator[None]:
     """A span named ``name`` in the current context, or continuing ``parent`` (a stored
     ``carrier()``); attributes with None values are left out."""
-    if _trace is None:
-        yield
+    if _trace is None or isinstance(_trace.get_tracer_provider(), _trace.ProxyTracerProvider):
+        yield  # no SDK configured: spans would be discarded, so make none (hot path)
         return
     ctx = None
     if parent:
