@@ -431,6 +431,21 @@ async def test_a_task_that_keeps_losing_workers_fails_at_the_recovery_limit(
     assert (await s.claim_tasks("w", 1, lease=5))[0] == []
 
 
+async def test_a_task_may_refuse_to_start_over_after_losing_its_worker(store: Fixture) -> None:
+    """``recoveries=0`` (Claude Code sessions): a lost worker ends the task."""
+    s, _ = store
+    task_id = new_id()
+    await s.create_execution(
+        NewExecution(task_id, "default", "work", ExecutionType.TASK, None, max_recoveries=0)
+    )
+    await s.claim_tasks("lost", 1, lease=0.01)
+    await asyncio.sleep(0.03)
+    await s.expire_leases()
+    snap = await s.get_snapshot(task_id)
+    assert snap.status == Status.FAILED and snap.error is not None
+    assert snap.error.startswith("worker lost: lease expired")
+
+
 async def test_a_stopping_worker_hands_back_its_leases_at_once(store: Fixture) -> None:
     s, rec = store
     task_id = await new_task(s, retries=0)

@@ -267,6 +267,7 @@ class Engine:
                 ExecutionType.TASK,
                 input,
                 max_retries=t.retries,
+                max_recoveries=t.recoveries,
                 retry_policy=t.retry_policy,
                 timeout=t.timeout,
                 trace=tracing.carrier(),

@@ -48,6 +48,8 @@ class NewExecution:
     parent_step: int | None = None
     max_retries: int = 0
     """Standalone tasks only."""
+    max_recoveries: int | None = None
+    """Standalone tasks only: lost workers it survives (None: the engine's limit)."""
     retry_policy: RetryPolicy | None = None
     timeout: float | None = None
     trace: str | None = None
@@ -114,6 +116,7 @@ class Command:
     seconds: float | None = None
     """Sleep duration or wait timeout."""
     max_retries: int = 0
+    max_recoveries: int | None = None
     retry_policy: RetryPolicy | None = None
     timeout: float | None = None
     error: str | None = None

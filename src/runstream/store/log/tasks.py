@@ -36,6 +36,7 @@ def insert_standalone(tx: Tx, new: NewExecution) -> None:
         kind=new.kind,
         input=encode(new.input),
         max_retries=new.max_retries,
+        max_recoveries=new.max_recoveries,
         retry_policy=encode(new.retry_policy.to_json() if new.retry_policy else None),
         timeout=new.timeout,
         now=tx.now,
@@ -225,10 +226,14 @@ def release_tasks(tx: Tx, worker_id: str, attempts: dict[str, int], recovery_lim
 def recover_attempt(tx: Tx, row: Row, recovery_limit: int, cause: str) -> None:
     """An attempt lost its worker: run the task again at once without spending a retry, or
     fail it for good once it has lost ``recovery_limit`` workers."""
+    if row["max_recoveries"] is not None:
+        recovery_limit = row["max_recoveries"]
     lost = row["recoveries"] + 1
     error = cause
     if lost > recovery_limit:
-        error = f"worker lost: the task lost its worker {lost} times (recovery limit reached)"
+        error = (
+            f"worker lost: {cause}; the task lost its worker {lost} times (limit {recovery_limit})"
+        )
     will_retry = lost <= recovery_limit
     tx.emit(
         row["execution_id"],

@@ -193,6 +193,7 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
                 kind=cmd.name,
                 input=encode(cmd.input),
                 max_retries=cmd.max_retries,
+                max_recoveries=cmd.max_recoveries,
                 retry_policy=encode(cmd.retry_policy.to_json() if cmd.retry_policy else None),
                 timeout=cmd.timeout,
                 now=tx.now,

@@ -176,9 +176,11 @@ ORDER BY step;
 
 -- name: insert_task
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
-                   retry_policy, timeout, available_at, created_at, updated_at, trace)
+                   retry_policy, timeout, available_at, created_at, updated_at, max_recoveries,
+                   trace)
 VALUES (%(id)s, %(execution_id)s, %(workflow_id)s, %(step)s, %(kind)s, %(input)s, 'PENDING',
         %(max_retries)s, %(retry_policy)s, %(timeout)s, %(now)s, %(now)s, %(now)s,
+        %(max_recoveries)s::integer,
         (SELECT trace FROM executions WHERE id = %(execution_id)s))
 RETURNING *;
 

@@ -147,3 +147,4 @@ ALTER TABLE executions ADD COLUMN input_open INTEGER NOT NULL DEFAULT 0;
 -- name: migrate_6
 -- A lost worker is not the task's fault: lease expiries are counted apart from retries.
 ALTER TABLE tasks ADD COLUMN recoveries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN max_recoveries INTEGER;

@@ -150,9 +150,10 @@ ORDER BY step;
 
 -- name: insert_task
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
-                   retry_policy, timeout, available_at, created_at, updated_at, trace)
+                   retry_policy, timeout, available_at, created_at, updated_at, max_recoveries,
+                   trace)
 VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input, 'PENDING', :max_retries,
-        :retry_policy, :timeout, :now, :now, :now,
+        :retry_policy, :timeout, :now, :now, :now, :max_recoveries,
         (SELECT trace FROM executions WHERE id = :execution_id))
 RETURNING *;
 
