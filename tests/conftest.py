@@ -22,7 +22,8 @@ from runstream.model import new_id
 from runstream.store.postgres import PostgresBackend
 
 BACKENDS = ["sqlite", "postgresql"]
-"""Backends the behavioural suite runs on; each test using ``store_url`` runs once per entry."""
+"""Backends the behavioural suite runs on; each test using ``store_url`` runs once per entry
+(see ``pytest_generate_tests``)."""
 
 PG_ADMIN = os.environ.get(
     "RUNSTREAM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -102,7 +103,31 @@ def pg_database() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=BACKENDS)
+HTTP_EDGE = ("tests/api/", "tests/cli/", "tests/docs/", "tests/dashboard/")
+"""Where tests check the HTTP edge (auth, limits, frames, wire formats, fuzzing): the same
+on every backend, so they run on SQLite only to keep the suite within its time budget.
+The API modules that read and write through the store run on both (``BOTH``)."""
+BOTH = (
+    "tests/api/test_executions.py",
+    "tests/api/test_resume.py",
+    "tests/api/test_consolidated.py",
+    "tests/api/test_stream_lifecycle.py",
+    "tests/api/test_retry.py",
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test using ``store_url`` runs once per backend, but HTTP-edge tests (see
+    ``HTTP_EDGE``) on SQLite only."""
+    if "store_url" not in metafunc.fixturenames:
+        return
+    path = Path(str(metafunc.definition.fspath)).relative_to(Path(__file__).parent.parent)
+    where = path.as_posix()
+    edge = where.startswith(HTTP_EDGE) and not where.startswith(BOTH)
+    metafunc.parametrize("store_url", ["sqlite"] if edge else BACKENDS, indirect=True)
+
+
+@pytest.fixture
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty store for this test."""
     backend: str = request.param
