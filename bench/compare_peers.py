@@ -23,6 +23,7 @@ elif str(ROOT) not in sys.path:
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
@@ -30,10 +31,11 @@ from typing import Any  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from bench import driver, report  # noqa: E402
+from bench.cluster import cluster  # noqa: E402
 from bench.peer_runner import PEERS, compare_table, comparisons, run_peer, sizes  # noqa: E402
 from bench.run import raise_fd_limit  # noqa: E402
 from bench.scenarios import latency, throughput  # noqa: E402
-from bench.server import running  # noqa: E402
+from bench.server import Server, running  # noqa: E402
 from bench.stats import Figures, median_figures  # noqa: E402
 
 
@@ -41,14 +43,20 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-async def ours_once(size: dict[str, Any]) -> dict[str, Figures]:
+def _server(postgres: bool) -> contextlib.AbstractAsyncContextManager[Server]:
+    """Embedded (SQLite, one process) or scale-out (PostgreSQL: an API process and a worker
+    process, so every event crosses processes through LISTEN/NOTIFY)."""
+    return cluster(1) if postgres else running()
+
+
+async def ours_once(size: dict[str, Any], postgres: bool = False) -> dict[str, Figures]:
     """One run of the four peer-comparable figures on a fresh server."""
     params = throughput.Params(
         workflows=int(size["throughput_workflows"]),
         sequential_tasks=int(size["sequential_tasks"]),
         samples=int(size["start_to_result_samples"]),
     )
-    async with running() as server:
+    async with _server(postgres) as server:
         http = driver.client_for(server, size=params.in_flight)
         try:
             for i in range(3):  # warm-up
@@ -74,17 +82,24 @@ async def ours_once(size: dict[str, Any]) -> dict[str, Figures]:
     return figures
 
 
-async def ours(runs: int, size: dict[str, Any]) -> dict[str, Any]:
+async def ours(runs: int, size: dict[str, Any], postgres: bool = False) -> dict[str, Any]:
     results = []
+    system = "runstream-postgres" if postgres else "runstream"
     for number in range(1, runs + 1):
-        log(f"runstream run {number}/{runs}")
+        log(f"{system} run {number}/{runs}")
         timeout = float(size.get("scenario_timeout_s", 120)) * 4
-        results.append(await asyncio.wait_for(ours_once(size), timeout=timeout))
+        results.append(await asyncio.wait_for(ours_once(size, postgres), timeout=timeout))
+    server = (
+        "runstream serve --no-worker + runstream worker on a fresh PostgreSQL database "
+        "(defaults: synchronous_commit on), LISTEN/NOTIFY between them"
+        if postgres
+        else "runstream serve bench.apps:app, embedded worker, SQLite (WAL) in a temp dir"
+    )
     return {
-        "system": "runstream",
+        "system": system,
         "versions": report.versions(),
         "config": {
-            "server": "runstream serve bench.apps:app, embedded worker, SQLite (WAL) in a temp dir",
+            "server": server,
             "client": "raw asyncio HTTP/1.1 and SSE clients in the harness process",
             "throughput": "POST /workflow-executions, 64 in flight; done = all COMPLETED",
             "sequential20": "POST → terminal event on /stream; median of 5 per run",
@@ -127,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     size = sizes(args.quick)
     began = time.monotonic()
     mine = asyncio.run(ours(args.runs, size))
+    mine_pg = asyncio.run(ours(args.runs, size, postgres=True))
     peers: dict[str, dict[str, Any]] = {}
     for name in args.peer or sorted(PEERS):
         log(f"running peer {name} ({args.peers_python})")
@@ -142,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         status = "ok" if peers[name].get("available", True) else peers[name]["reason"]
         log(f"peer {name}: {status}")
     rows = comparisons(mine["median"], peers)
+    rows_pg = comparisons(mine_pg["median"], peers)
     payload = {
         "generated_at": report.now_iso(),
         "quick": args.quick,
@@ -149,12 +166,15 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - began, 1),
         "machine": report.machine(),
         "runstream": mine,
+        "runstream_postgres": mine_pg,
         "peers": peers,
         "comparison": rows,
+        "comparison_postgres": rows_pg,
     }
     path = report.write_json(args.results_dir, "peers", payload)
     console = Console(file=sys.stdout, width=max(120, Console().width))
-    console.print(compare_table(rows, peers))
+    console.print(compare_table(rows, peers, "runstream embedded (SQLite, one process)"))
+    console.print(compare_table(rows_pg, peers, "runstream on PostgreSQL (API + worker process)"))
     for name, result in peers.items():
         if not result.get("available", True):
             console.print(f"[bold]{name}[/] unavailable: {result['reason']}", markup=True)

@@ -22,7 +22,12 @@ from rich.table import Table
 from bench.stats import Figures, lookup
 
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
-PEERS = {"temporal": "temporal_bench.py", "dbos": "dbos_bench.py"}
+PEERS = {
+    "temporal": ("temporal_bench.py",),
+    "dbos": ("dbos_bench.py",),
+    "dbos-postgres": ("dbos_bench.py", "--postgres"),
+}
+"""Peer name → script and its arguments."""
 TERM_GRACE_S = 30.0
 
 # The workload sizes when bench/peers/common.py cannot be read (same shapes).
@@ -91,7 +96,8 @@ def run_peer(
     python = os.path.abspath(python)  # not resolve(): a venv's python is a symlink
     if not Path(python).exists():
         return {"available": False, "reason": f"{python} not found (make bench-peers creates it)"}
-    command = [python, str(PEERS_DIR / PEERS[name]), "--runs", str(runs)]
+    script, *extra = PEERS[name]
+    command = [python, str(PEERS_DIR / script), *extra, "--runs", str(runs)]
     command += ["--quick"] if quick else []
     command += ["--defaults"] if defaults else []
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -193,9 +199,11 @@ def _cell(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def compare_table(rows: list[dict[str, Any]], peers: dict[str, dict[str, Any]]) -> Table:
+def compare_table(
+    rows: list[dict[str, Any]], peers: dict[str, dict[str, Any]], runstream: str = "runstream"
+) -> Table:
     """Medians side by side; ``×N`` is how many times better runstream is."""
-    table = Table(title="runstream vs peers (medians; ×N > 1: runstream better)")
+    table = Table(title=f"{runstream} vs peers (medians; ×N > 1: runstream better)")
     table.add_column("metric")
     table.add_column("runstream", justify="right")
     for name, result in peers.items():

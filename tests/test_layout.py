@@ -8,20 +8,21 @@ from pathlib import Path
 import runstream
 
 SRC = Path(runstream.__file__).parent
-# SPEC §1: model → store → streaming → sdk → engine → api → cli (client beside api).
+# SPEC §1: model → store → bus → streaming → sdk → engine → api → cli (client beside api).
 LAYERS = {
     "errors": 0,
     "config": 0,
     "model": 0,
     "observability": 0,
     "store": 1,
-    "streaming": 2,
-    "sdk": 3,
-    "engine": 4,
-    "api": 5,
-    "client": 5,
-    "cli": 6,
-    "demo": 6,
+    "bus": 2,
+    "streaming": 3,
+    "sdk": 4,
+    "engine": 5,
+    "api": 6,
+    "client": 6,
+    "cli": 7,
+    "demo": 7,
 }
 
 

@@ -1,4 +1,6 @@
-"""DBOS peer benchmark: DBOS Transact in this process, SQLite system database in a temp dir.
+"""DBOS peer benchmark: DBOS Transact in this process, SQLite system database in a temp dir,
+or (``--postgres``) a fresh PostgreSQL database on ``RUNSTREAM_BENCH_POSTGRES`` (default
+the local server), dropped afterwards.
 
 Run with the peers virtualenv: ``.venv-peers/bin/python bench/peers/dbos_bench.py``.
 Prints one JSON report on stdout; logs go to stderr. See README.md in this folder.
@@ -6,10 +8,14 @@ Prints one JSON report on stdout; logs go to stderr. See README.md in this folde
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sqlite3
+import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,7 +167,30 @@ def launched(config: DBOSConfig) -> Iterator[None]:
         DBOS.destroy(workflow_completion_timeout_sec=5)
 
 
+POSTGRES_ADMIN = os.environ.get(
+    "RUNSTREAM_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty database for DBOS's system tables; dropped at the end."""
+    import psycopg
+
+    name = f"dbos_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
 def main() -> None:
+    postgres = "--postgres" in sys.argv
+    if postgres:
+        sys.argv.remove("--postgres")
     args = parse_args(__doc__ or "")
     sizes = sizes_for(args)
     signal.signal(signal.SIGALRM, _raise_timeout)
@@ -170,10 +199,15 @@ def main() -> None:
         # Every SQLAlchemy engine made from now on, DBOS's system database engine included.
         sa.event.listen(sa.engine.Engine, "connect", set_sqlite_pragmas)
     stream_poll_s = None if args.defaults else TUNED_STREAM_POLL_S
-    with tempfile.TemporaryDirectory(prefix="dbos-peer-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if postgres:
+            database_url = stack.enter_context(postgres_database())
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dbos-peer-"))
+            database_url = f"sqlite:///{Path(tmp) / 'dbos_system.sqlite'}"
         config: DBOSConfig = {
             "name": "peer-bench",
-            "system_database_url": f"sqlite:///{Path(tmp) / 'dbos_system.sqlite'}",
+            "system_database_url": database_url,
             "log_level": "WARNING",
         }
         log(f"launching DBOS with {config['system_database_url']}")
@@ -186,8 +220,12 @@ def main() -> None:
                 runs.append(one_run(sizes, stream_poll_s))
     config_report = {
         "profile": "dbos-defaults" if args.defaults else "tuned",
-        "system_database": "SQLite file in a temp dir (DBOS sqlite:// URL); no network listener",
-        "sqlite_pragmas": "DBOS defaults (rollback journal, synchronous=FULL)"
+        "system_database": "PostgreSQL: a fresh database on the local server (defaults)"
+        if postgres
+        else "SQLite file in a temp dir (DBOS sqlite:// URL); no network listener",
+        "sqlite_pragmas": None
+        if postgres
+        else "DBOS defaults (rollback journal, synchronous=FULL)"
         if args.defaults
         else list(SQLITE_PRAGMAS),
         "max_executor_threads": "unbounded (default)",
@@ -196,7 +234,8 @@ def main() -> None:
         f"with polling_interval_sec={stream_poll_s or 'default (1.0 s)'}",
         "sizes": sizes.__dict__,
     }
-    emit_report("dbos", versions("dbos", "SQLAlchemy"), config_report, runs)
+    name = "dbos-postgres" if postgres else "dbos"
+    emit_report(name, versions("dbos", "SQLAlchemy"), config_report, runs)
 
 
 if __name__ == "__main__":

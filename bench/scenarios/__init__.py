@@ -10,6 +10,7 @@ from bench.scenarios import (
     idle,
     latency,
     resume,
+    scaleout,
     sleeping,
     throughput,
     tokens,
@@ -25,6 +26,7 @@ ALL: tuple[Scenario[Any], ...] = (
     resume.SCENARIO,
     sleeping.SCENARIO,
     claude_lines.SCENARIO,
+    scaleout.SCENARIO,
 )
 BY_NAME: dict[str, Scenario[Any]] = {s.name: s for s in ALL}
 

@@ -25,7 +25,8 @@ class Settings:
     store_url: str = "sqlite:///./runstream.db"
     """Where executions live: ``sqlite:///path`` or ``postgresql://…``."""
     bus_url: str | None = None
-    """Optional notification bus (``redis://…``); the store's own is used when unset."""
+    """Wake-ups between processes (``redis://…``); the store's own (PostgreSQL
+    LISTEN/NOTIFY) when unset."""
     worker: bool = True
     """Run an in-process worker next to the API."""
     concurrency: int = 100
@@ -53,7 +54,8 @@ class Settings:
     send_timeout_seconds: float = 10.0
     """A client that does not accept a frame within this long is disconnected."""
     poll_ms: int = 500
-    """Default ``poll_ms`` of the v0 API streams (250..2000)."""
+    """How often (ms, 250..2000) a process sharing its store with others looks for events
+    and work that no wake-up announced; also the default ``poll_ms`` of the v0 streams."""
     shutdown_timeout_seconds: float = 5.0
     """Longest wait for open connections to finish when the server stops."""
     auth: AuthMode = "none"

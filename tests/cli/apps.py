@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import runstream as rs
@@ -92,3 +93,42 @@ patient = app.claude_code(
     "patient", command=[sys.executable, "-m", "runstream.demo.fake_claude", "--delay", "0.75"]
 )
 """Turns of ~3 s: time for another ``runstream`` process to send it a message mid-turn."""
+
+
+# -- scale-out: processes to kill (tests/cli/test_scale_out.py) ----------------------------
+MARKERS = os.environ.get("SCALE_MARKERS")
+
+
+def mark(name: str) -> None:
+    """Leave ``<name>-<pid>`` in $SCALE_MARKERS: which process ran what, how often."""
+    if MARKERS:
+        Path(MARKERS, f"{name}-{os.getpid()}").touch()
+
+
+@app.task()  # retries=0: only the lost-worker rule brings it back
+async def hang(ctx: rs.TaskContext, tag: str) -> str:
+    mark(f"hang-{tag}-{ctx.attempt}")
+    release = os.path.join(MARKERS or ".", f"release-{tag}")
+    while MARKERS and not await asyncio.to_thread(os.path.exists, release):
+        ctx.token(".")
+        await asyncio.sleep(0.05)
+    return "released"
+
+
+@app.workflow()
+async def crashable(ctx: rs.WorkflowContext, tag: str) -> str:
+    """One task that runs until the test releases it."""
+    return await ctx.task(hang, tag)
+
+
+@app.task()
+async def once(ctx: rs.TaskContext, n: int) -> int:
+    mark(f"once-{ctx.task_id}-{ctx.attempt}")
+    await asyncio.sleep(0.01)
+    return n
+
+
+@app.workflow()
+async def single(ctx: rs.WorkflowContext, n: int) -> int:
+    """A single-task workflow."""
+    return await ctx.task(once, n)

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 import runstream as rs
-from runstream.store.sqlite import SqliteStore
+from runstream.store.log.store import LogStore
 from tests.engine.conftest import OpenEngine, run_to_end, wait_for_event
 
 app = rs.App("streams")
@@ -69,7 +69,7 @@ async def test_resume_while_appending_never_gaps_or_repeats(open_engine: OpenEng
 async def test_tokens_are_batched_and_precede_completion(open_engine: OpenEngine) -> None:
     async with open_engine(app) as engine:
         store = engine.store
-        assert isinstance(store, SqliteStore)
+        assert isinstance(store, LogStore)
         before = store.commits
         h = await engine.start_task(chatter, 10_000)
         log = await run_to_end(h)

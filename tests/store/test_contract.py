@@ -62,6 +62,14 @@ async def test_log_position_is_status_and_newest_seq(store: Fixture) -> None:
     assert await s.log_position(wf) == (Status.PENDING, 3)
 
 
+async def test_log_positions_reads_many_logs_at_once(store: Fixture) -> None:
+    s, _ = store
+    a, b = await new_workflow(s), await new_task(s)
+    await s.append_events([NewEvent(a, "token", "x")])
+    assert await s.log_positions([a, b, new_id()]) == {a: 2, b: 1}
+    assert await s.log_positions([]) == {}
+
+
 async def test_list_executions_filters_pages_and_rejects_bad_cursors(store: Fixture) -> None:
     s, _ = store
     flows = [await new_workflow(s, kind="a" if i % 2 else "b") for i in range(5)]
@@ -386,6 +394,72 @@ async def test_late_completion_from_expired_lease_is_rejected(store: Fixture) ->
         "TASK_STARTED",
         "TASK_COMPLETED",
     ]
+
+
+async def test_a_lost_worker_spends_no_retry(store: Fixture) -> None:
+    """SPEC §4: a lease expiry is not the task's fault; a ``retries=0`` task runs again."""
+    s, rec = store
+    task_id = await new_task(s, retries=0)
+    await s.claim_tasks("lost", 1, lease=0.05)
+    await asyncio.sleep(0.1)
+    await s.expire_leases()
+    claims, _ = await s.claim_tasks("alive", 1, lease=5)
+    assert [(c.id, c.attempt) for c in claims] == [(task_id, 2)]
+    failed = next(e for e in rec.events if e.type == "TASK_FAILED")
+    assert failed.data["willRetry"] is True and failed.data["workerLost"] is True
+    assert "lease expired" in failed.data["error"]
+    # The retry budget is intact: an ordinary failure of attempt 2 ends it (retries=0).
+    await s.finish_task(task_id, 2, "alive", error="boom")
+    assert (await s.get_snapshot(task_id)).status == Status.FAILED
+
+
+async def test_a_task_that_keeps_losing_workers_fails_at_the_recovery_limit(
+    store: Fixture,
+) -> None:
+    s, rec = store
+    task_id = await new_task(s, retries=5)
+    for _ in range(3):
+        claims, _ = await s.claim_tasks("lost", 1, lease=0.01)
+        assert [c.id for c in claims] == [task_id]
+        await asyncio.sleep(0.03)
+        await s.expire_leases(recovery_limit=2)
+    snap = await s.get_snapshot(task_id)
+    assert snap.status == Status.FAILED and snap.error is not None
+    assert snap.error.startswith("worker lost")
+    assert rec.types(task_id).count("TASK_STARTED") == 3
+    assert rec.types(task_id)[-1] == "TASK_FAILED"
+    assert (await s.claim_tasks("w", 1, lease=5))[0] == []
+
+
+async def test_a_task_may_refuse_to_start_over_after_losing_its_worker(store: Fixture) -> None:
+    """``recoveries=0`` (Claude Code sessions): a lost worker ends the task."""
+    s, _ = store
+    task_id = new_id()
+    await s.create_execution(
+        NewExecution(task_id, "default", "work", ExecutionType.TASK, None, max_recoveries=0)
+    )
+    await s.claim_tasks("lost", 1, lease=0.01)
+    await asyncio.sleep(0.03)
+    await s.expire_leases()
+    snap = await s.get_snapshot(task_id)
+    assert snap.status == Status.FAILED and snap.error is not None
+    assert snap.error.startswith("worker lost: lease expired")
+
+
+async def test_a_stopping_worker_hands_back_its_leases_at_once(store: Fixture) -> None:
+    s, rec = store
+    task_id = await new_task(s, retries=0)
+    wf = await new_workflow(s)
+    await s.claim_tasks("stopping", 1, lease=300)
+    assert await s.claim_workflows("stopping", 1, lease=300) == [wf]
+    await s.release_leases("someone-else", {task_id: 1}, [wf])  # holds nothing: no-op
+    assert (await s.claim_tasks("next", 1, lease=5))[0] == []
+    await s.release_leases("stopping", {task_id: 1}, [wf])
+    claims, _ = await s.claim_tasks("next", 1, lease=5)
+    assert [(c.id, c.attempt) for c in claims] == [(task_id, 2)]
+    assert await s.claim_workflows("next", 1, lease=5) == [wf]
+    failed = next(e for e in rec.events if e.type == "TASK_FAILED")
+    assert failed.data["willRetry"] and "stopped" in failed.data["error"]
 
 
 async def test_concurrent_claims_never_share_a_task(store: Fixture) -> None:

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.markup import escape
@@ -35,6 +36,24 @@ Store = Annotated[
     str | None,
     typer.Option(
         "--store", envvar="RUNSTREAM_STORE", help="Store URL (default: sqlite:///./runstream.db)."
+    ),
+]
+Bus = Annotated[
+    str | None,
+    typer.Option(
+        "--bus",
+        envvar="RUNSTREAM_BUS",
+        help="Redis URL (redis://host:port): wake-ups between processes sharing PostgreSQL "
+        "(default: LISTEN/NOTIFY) and, for serve, text chunks on stream:tokens:<id>.",
+    ),
+]
+LeaseTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--lease-timeout",
+        envvar="RUNSTREAM_LEASE_TIMEOUT_SECONDS",
+        min=0.001,
+        help="Seconds a worker's claim on a task lasts without renewal (default: 30).",
     ),
 ]
 Concurrency = Annotated[
@@ -78,6 +97,15 @@ def load_app(spec: str) -> rs.App:
     return found
 
 
+def shown(url: str) -> str:
+    """A URL fit for the terminal: markup escaped, any password hidden."""
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.netloc.rpartition("@")[2]
+        url = urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return escape(url)
+
+
 def engine_for(app: rs.App, config: Settings) -> rs.Engine:
     """The engine ``serve`` and ``worker`` run, as ``config`` describes it."""
     try:
@@ -87,6 +115,8 @@ def engine_for(app: rs.App, config: Settings) -> rs.Engine:
             worker=config.worker,
             concurrency=config.concurrency,
             lease_timeout=config.lease_timeout_seconds,
+            bus=config.bus_url,
+            poll_interval=config.poll_ms / 1000,
         )
     except ValueError as exc:
         fail(str(exc), ExitCode.USAGE)
@@ -120,14 +150,8 @@ def serve(
         ),
     ] = None,
     concurrency: Concurrency = None,
-    bus: Annotated[
-        str | None,
-        typer.Option(
-            "--bus",
-            envvar="RUNSTREAM_BUS",
-            help="Redis URL (redis://host:port): text chunks also go to stream:tokens:<id>.",
-        ),
-    ] = None,
+    bus: Bus = None,
+    lease_timeout: LeaseTimeout = None,
     auth: Annotated[
         str | None,
         typer.Option(
@@ -155,6 +179,7 @@ def serve(
         worker=worker,
         concurrency=concurrency,
         bus_url=bus,
+        lease_timeout_seconds=lease_timeout,
         auth=auth.lower() if auth else None,
     )
     engine = engine_for(load_app(app), config)
@@ -164,8 +189,8 @@ def serve(
         base = f"http://{config.host}:{server.port}"
         stderr.print(
             f"[bold]runstream[/] serving [bold]{escape(app)}[/] on {base} "
-            f"(store {escape(config.store_url)}, worker {'on' if config.worker else 'off'}, "
-            f"auth {config.auth}); "
+            f"(store {shown(config.store_url)}, worker {'on' if config.worker else 'off'}, "
+            f"auth {config.auth}{', bus ' + shown(config.bus_url) if config.bus_url else ''}); "
             f"API docs at {base}/docs"
         )
 
@@ -176,9 +201,20 @@ def worker(
     app: AppSpec,
     store: Store = None,
     concurrency: Concurrency = None,
+    bus: Bus = None,
+    lease_timeout: LeaseTimeout = None,
 ) -> None:
-    """Run a worker for APP on a shared store, without HTTP, until SIGINT or SIGTERM."""
-    config = settings(store_url=store, concurrency=concurrency, worker=True)
+    """Run a worker for APP on a shared store, without HTTP, until SIGINT or SIGTERM.
+
+    SIGTERM: claim nothing more, let running tasks finish, hand the rest back, exit 0.
+    """
+    config = settings(
+        store_url=store,
+        concurrency=concurrency,
+        worker=True,
+        bus_url=bus,
+        lease_timeout_seconds=lease_timeout,
+    )
     engine = engine_for(load_app(app), config)
     run(_work(engine, config))
 
@@ -192,10 +228,12 @@ async def _work(engine: rs.Engine, config: Settings) -> None:
         async with engine:
             stderr.print(
                 f"[bold]runstream[/] worker {engine.worker_id} running "
-                f"{escape(engine.app.name)} on {escape(config.store_url)}; Ctrl-C stops it"
+                f"{escape(engine.app.name)} on {shown(config.store_url)}"
+                f"{' (bus ' + shown(config.bus_url) + ')' if config.bus_url else ''}; "
+                "Ctrl-C stops it"
             )
             await stop.wait()
-            stderr.print("stopping: letting running tasks finish")
+            stderr.print("stopping: letting running tasks finish, handing back the rest")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

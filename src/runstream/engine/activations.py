@@ -66,6 +66,10 @@ class ActivationRunner:
         self._cache_size = cache_size
         self._attempts = attempts
         """This process's task attempts: an activation starts its new tasks there."""
+        self.closing = False
+        """Stopping: claim nothing more."""
+        self.abandoned: list[str] = []
+        """Workflows whose activation was cancelled when the runner stopped (still leased)."""
 
     @property
     def free_slots(self) -> int:
@@ -91,7 +95,7 @@ class ActivationRunner:
                 self._wake.clear()
                 free = self._slots - len(self._active)
                 claimed = []
-                if free > 0:
+                if free > 0 and not self.closing:
                     claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)
                 for execution_id in claimed:
                     self.adopt(execution_id)
@@ -100,6 +104,7 @@ class ActivationRunner:
         finally:
             self._stopping = True
             heartbeat.cancel()
+            self.abandoned = list(self._active)
             for task in self._active.values():
                 task.cancel()
             await asyncio.gather(heartbeat, *self._active.values(), return_exceptions=True)
@@ -169,7 +174,7 @@ class ActivationRunner:
             outcome = inst.outcome()
             act.outcome = outcome
             act.suspend_type = inst.suspend_type()
-            act.claim_tasks = self._attempts.free_slots
+            act.claim_tasks = 0 if self.closing else self._attempts.free_slots
             act.lease = self._lease
             try:
                 committed = await self._store.commit_activation(act)

@@ -66,6 +66,8 @@ class AttemptRunner:
         """Free slots of this process's activation runner."""
         self._hand_workflow = hand_workflow
         """Gives a workflow leased in a task's completion to the local activation runner."""
+        self.closing = False
+        """Stopping: claim nothing more, resume no workflow here."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -93,7 +95,7 @@ class AttemptRunner:
                 free = self._slots - len(self._running)
                 claims: list[TaskClaim] = []
                 next_due: float | None = None
-                if free > 0:
+                if free > 0 and not self.closing:
                     claims, next_due = await self._store.claim_tasks(
                         self.worker_id, free, self._lease
                     )
@@ -107,14 +109,17 @@ class AttemptRunner:
             heartbeat.cancel()
             await self.drain(0)
 
-    async def drain(self, grace: float) -> None:
-        """Give running attempts ``grace`` seconds to finish, then cancel them."""
+    async def drain(self, grace: float) -> dict[str, int]:
+        """Give running attempts ``grace`` seconds to finish, then cancel them; returns the
+        cancelled ones (task id → attempt), whose leases the caller should release."""
         tasks = [t for _, t in self._running.values()]
         if tasks and grace > 0:
             await asyncio.wait(tasks, timeout=grace)
+        cancelled = {tid: attempt for tid, (attempt, t) in self._running.items() if not t.done()}
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        return cancelled
 
     async def _heartbeat(self) -> None:
         while True:
@@ -148,7 +153,9 @@ class AttemptRunner:
         try:
             output, error, retryable = await self._execute(claim)
             self._emitter.flush()
-            resume_for = self.worker_id if self._workflow_slots() > 0 else None
+            resume_for = None
+            if self._workflow_slots() > 0 and not self.closing:
+                resume_for = self.worker_id
             try:
                 resumed = await self._store.finish_task(
                     claim.id,

@@ -16,13 +16,14 @@ from runstream.engine.activations import ActivationRunner
 from runstream.engine.attempts import AttemptRunner
 from runstream.engine.emitter import Emitter
 from runstream.engine.signal import Signal
-from runstream.errors import ExecutionFailed, ExecutionNotFound
+from runstream.engine.wakeups import Wakeups
+from runstream.errors import ExecutionFailed, ExecutionNotFound, StoreError
 from runstream.model import Event, ExecutionType, Snapshot, Status, is_uuid, new_id
 from runstream.model.json import check
 from runstream.observability import tracing
 from runstream.sdk.registry import App
 from runstream.store import Store, open_store
-from runstream.store.base import NewExecution, Wake
+from runstream.store.base import RECOVERY_LIMIT, NewExecution, Wake
 from runstream.streaming.consolidated import consolidated
 from runstream.streaming.hub import Hub
 
@@ -85,6 +86,8 @@ class Engine:
         poll_interval: float = 1.0,
         shutdown_grace: float = 2.0,
         worker_id: str | None = None,
+        bus: str | None = None,
+        recovery_limit: int = RECOVERY_LIMIT,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
@@ -94,6 +97,10 @@ class Engine:
         self.store = open_store(store) if isinstance(store, str) else store
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self.hub = Hub(self.store)
+        self._wakeups = Wakeups(
+            self.store, self.hub, self._run_loops, bus_url=bus, poll_interval=poll_interval
+        )
+        self._recovery_limit = recovery_limit
         self._worker_enabled = worker
         self._lease = lease_timeout
         self._poll = poll_interval
@@ -117,6 +124,11 @@ class Engine:
     async def open(self) -> None:
         """Open the store and, with ``worker=True``, start the worker loops."""
         await self.store.open(self)
+        try:
+            await self._wakeups.start()
+        except BaseException:
+            await self.store.close()
+            raise
         if not self._worker_enabled:
             return
         self._timer_wake = Signal()
@@ -153,20 +165,33 @@ class Engine:
         ]
 
     async def close(self) -> None:
-        """Let running task attempts finish (``shutdown_grace``), stop, close the store."""
-        if self._worker is not None:
-            await self._worker.drain(self._grace)
+        """Stop claiming, let running task attempts finish (``shutdown_grace``), give up the
+        leases of what did not finish (other workers take it over at once), close."""
+        cancelled: dict[str, int] = {}
+        if self._worker is not None and self._runner is not None:
+            self._worker.closing = self._runner.closing = True
+            cancelled = await self._worker.drain(self._grace)
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
         self._emitter.flush()
+        abandoned = self._runner.abandoned if self._runner is not None else []
+        if cancelled or abandoned:
+            try:
+                await self.store.release_leases(
+                    self.worker_id, cancelled, abandoned, self._recovery_limit
+                )
+            except StoreError as exc:
+                log.warning("could not release leases (they will expire): %s", exc)
+        await self._wakeups.close()
         await self.store.close()
 
     # -- StoreListener -------------------------------------------------------------------
     def on_events(self, events: Sequence[Event]) -> None:
         self.hub.publish(events)
         accounting.count(events)
+        self._wakeups.committed(events)
         for observer in self._observers:
             try:
                 observer(events)
@@ -181,6 +206,10 @@ class Engine:
         return lambda: self._observers.remove(observer)
 
     def on_wake(self, what: frozenset[Wake]) -> None:
+        self._wakeups.woken(what)
+        self._run_loops(what)
+
+    def _run_loops(self, what: frozenset[Wake]) -> None:
         if self._runner is not None and "workflows" in what:
             self._runner.wake()
         if self._worker is not None and "tasks" in what:
@@ -193,13 +222,15 @@ class Engine:
         while True:
             self._timer_wake.clear()
             next_at = await self.store.fire_timers()
-            delay = self._poll * 5 if next_at is None else max(0.0, next_at - time.time())
-            await self._timer_wake.wait(min(delay, self._poll * 5))
+            # Shared store: another process may add a timer and its hint may be lost.
+            longest = self._poll if self.store.shared else self._poll * 5
+            delay = longest if next_at is None else max(0.0, next_at - time.time())
+            await self._timer_wake.wait(min(delay, longest))
 
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(min(self._lease / 2, 5.0))
-            await self.store.expire_leases()
+            await self.store.expire_leases(self._recovery_limit)
 
     # -- starting ------------------------------------------------------------------------
     async def start(
@@ -236,6 +267,7 @@ class Engine:
                 ExecutionType.TASK,
                 input,
                 max_retries=t.retries,
+                max_recoveries=t.recoveries,
                 retry_policy=t.retry_policy,
                 timeout=t.timeout,
                 trace=tracing.carrier(),

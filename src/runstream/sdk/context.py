@@ -77,6 +77,7 @@ class WorkflowContext:
                     arg,
                     ref,
                     max_retries=task.retries,
+                    max_recoveries=task.recoveries,
                     retry_policy=task.retry_policy,
                     timeout=task.timeout,
                 )

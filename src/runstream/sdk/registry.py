@@ -46,6 +46,9 @@ class TaskDef:
     """What the agent is, for a task declared with ``@app.agent``."""
     accepts_messages: bool = False
     """Messages posted to its standalone executions reach the running attempt (``ctx.inbox``)."""
+    recoveries: int | None = None
+    """Lost workers the task survives (None: the engine's ``recovery_limit``; 0: losing its
+    worker fails it, for work that must not start over)."""
 
 
 def _check_limits(retries: int, timeout: float | None) -> None:
@@ -99,9 +102,13 @@ class App:
         retries: int = 0,
         timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
+        recoveries: int | None = None,
     ) -> Callable[[F], F]:
-        """Register an async ``fn(ctx: TaskContext[, input])`` as a task."""
+        """Register an async ``fn(ctx: TaskContext[, input])`` as a task; ``recoveries``
+        bounds how many lost workers (lease expiries) it survives, apart from ``retries``."""
         _check_limits(retries, timeout)
+        if recoveries is not None and recoveries < 0:
+            raise ValueError("recoveries must be >= 0")
 
         def register(fn: F) -> F:
             task_name = name or fn.__name__
@@ -113,6 +120,7 @@ class App:
                 retries,
                 timeout,
                 retry_policy or RetryPolicy(),
+                recoveries=recoveries,
             )
             fn.__runstream_name__ = task_name  # type: ignore[attr-defined]
             return fn
@@ -207,7 +215,10 @@ class App:
             instructions=instructions,
             turn_start_timeout=turn_start_timeout,
         )
-        self.tasks[name] = TaskDef(name, task, True, 0, None, RetryPolicy(), accepts_messages=True)
+        # A session is not replayed (docs/claude-code.md): losing its worker ends the run.
+        self.tasks[name] = TaskDef(
+            name, task, True, 0, None, RetryPolicy(), accepts_messages=True, recoveries=0
+        )
         return task
 
     def _check_free(self, name: str) -> None:

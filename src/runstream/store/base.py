@@ -48,6 +48,8 @@ class NewExecution:
     parent_step: int | None = None
     max_retries: int = 0
     """Standalone tasks only."""
+    max_recoveries: int | None = None
+    """Standalone tasks only: lost workers it survives (None: the engine's limit)."""
     retry_policy: RetryPolicy | None = None
     timeout: float | None = None
     trace: str | None = None
@@ -114,6 +116,7 @@ class Command:
     seconds: float | None = None
     """Sleep duration or wait timeout."""
     max_retries: int = 0
+    max_recoveries: int | None = None
     retry_policy: RetryPolicy | None = None
     timeout: float | None = None
     error: str | None = None
@@ -185,8 +188,24 @@ class TaskClaim:
     """Trace context the task's execution was started in."""
 
 
+RECOVERY_LIMIT = 10
+"""Lease expiries a task survives (its worker was lost) before it fails as "worker lost"."""
+
+
 class Store(ABC):
     """Durable state of executions; one implementation per backend, chosen by URL."""
+
+    shared: bool = False
+    """Other processes may write this store: an engine learns of their commits from a bus
+    and, as a fallback, by polling."""
+    bus_url: str | None = None
+    """The store's own bus (PostgreSQL: LISTEN/NOTIFY on the same URL), None without one."""
+    origin: str = ""
+    """Names this store instance in the hints its commits announce."""
+
+    def quiet(self) -> None:
+        """Stop announcing commits on the store's own bus: another one carries them."""
+        return None
 
     @abstractmethod
     async def open(self, listener: StoreListener) -> None:
@@ -226,6 +245,11 @@ class Store(ABC):
         """A page of execution summaries, newest first (no task/state detail, and input and
         output are not loaded: ``None``), and the cursor of the next page (None at the end);
         raises ``ValueError`` on a malformed cursor."""
+
+    @abstractmethod
+    async def log_positions(self, execution_ids: Sequence[str]) -> dict[str, int]:
+        """The newest seq of each of these logs (unknown ids are left out): one query for
+        every log a process watches, the fallback when a wake-up was lost."""
 
     @abstractmethod
     async def read_events(
@@ -370,8 +394,23 @@ class Store(ABC):
         ``LeaseLost`` for a stale attempt."""
 
     @abstractmethod
-    async def expire_leases(self) -> None:
-        """Retry or fail task attempts whose lease expired; free expired workflow leases."""
+    async def expire_leases(self, recovery_limit: int = RECOVERY_LIMIT) -> None:
+        """Free expired leases. A task attempt whose lease expired lost its worker, which is
+        not the task's fault: ``TASK_FAILED`` (``willRetry``) and a new attempt at once,
+        without spending a retry, until the task has lost ``recovery_limit`` workers; then
+        it fails for good ("worker lost"). Expired workflow leases become claimable."""
+
+    @abstractmethod
+    async def release_leases(
+        self,
+        worker_id: str,
+        tasks: dict[str, int],
+        workflows: Sequence[str],
+        recovery_limit: int = RECOVERY_LIMIT,
+    ) -> None:
+        """A stopping worker gives up what it holds: the task attempts (id → attempt) end
+        as lost (``TASK_FAILED``, ``willRetry``, no retry spent, run again at once) and the
+        workflows become claimable at once. Leases it no longer holds are left alone."""
 
     # -- timers --------------------------------------------------------------------------
     @abstractmethod

@@ -5,6 +5,11 @@ store's after-commit notification. A subscriber holds only a cursor (the last se
 yielded). It reads the ring while the ring covers its cursor, and the store otherwise (a
 fresh subscriber replaying history, or a slow one the ring has left behind), so no
 subscriber owns a buffer and none can hold back the producer or the others.
+
+Events committed by another process (scale-out) reach the hub as a position, not as
+events: ``Hub.notify(execution_id, seq)`` says that the log has events up to ``seq``. The
+topic then reads what it misses from the store once, into its ring, for all its
+subscribers; until then a subscriber asking for newer events is sent to the store.
 """
 
 from __future__ import annotations
@@ -27,18 +32,29 @@ RETRYABLE_ENDS = frozenset({EventType.WORKFLOW_FAILED, EventType.TASK_FAILED})
 class Topic:
     """The newest events of one execution's log, and the subscribers waiting for more."""
 
-    __slots__ = ("_waiters", "execution_id", "ring", "subscribers")
+    __slots__ = ("_waiters", "execution_id", "fetching", "head", "ring", "subscribers")
 
     def __init__(self, execution_id: str, size: int) -> None:
         self.execution_id = execution_id
         self.ring: deque[Event] = deque(maxlen=size)
         self.subscribers = 0
+        self.head = 0
+        """Newest seq known to be committed (pushed here, or announced by another process)."""
+        self.fetching: asyncio.Task[None] | None = None
         self._waiters: list[asyncio.Future[None]] = []
 
     def push(self, event: Event) -> None:
         if self.ring and event.seq != self.ring[-1].seq + 1:
+            if event.seq <= self.ring[-1].seq:
+                return  # already here (read from the store after an announcement)
             self.ring.clear()
         self.ring.append(event)
+        if event.seq > self.head:
+            self.head = event.seq
+        self.wake()
+
+    def wake(self) -> None:
+        """Let every waiting subscriber look again."""
         if self._waiters:
             waiters, self._waiters = self._waiters, []
             for waiter in waiters:
@@ -50,7 +66,8 @@ class Topic:
         if not self.ring or self.ring[0].seq > cursor + 1:
             return None
         if self.ring[-1].seq <= cursor:
-            return []
+            # Announced by another process but not read yet: the store has it.
+            return None if self.head > cursor else []
         # Live subscribers trail by a few events: walk from the newest end, not the whole ring.
         newer = []
         for event in reversed(self.ring):
@@ -89,11 +106,45 @@ class Hub:
         return len(self._topics)
 
     def publish(self, events: Sequence[Event]) -> None:
+        """Events this process committed, in commit order."""
         topics = self._topics
         for event in events:
             topic = topics.get(event.execution_id)
             if topic is not None:
                 topic.push(event)
+
+    def watched(self) -> list[str]:
+        """Ids of the executions someone is subscribed to."""
+        return list(self._topics)
+
+    def notify(self, execution_id: str, seq: int) -> None:
+        """Another process committed events of this log up to ``seq``: read them into the
+        ring once and wake the subscribers (nothing to do when no one watches it)."""
+        topic = self._topics.get(execution_id)
+        if topic is None or seq <= topic.head:
+            return
+        topic.head = seq
+        if topic.fetching is None:
+            topic.fetching = asyncio.create_task(self._fetch(topic), name=f"hub:{execution_id}")
+
+    async def _fetch(self, topic: Topic) -> None:
+        try:
+            while topic.subscribers:
+                top = topic.ring[-1].seq if topic.ring else 0
+                if top >= topic.head:
+                    return
+                # Only the newest ring-full is worth holding; older readers use the store.
+                after = max(top, topic.head - self._ring_size)
+                events = await self._store.read_events(topic.execution_id, after, PAGE)
+                if not events:
+                    return
+                for event in events:
+                    topic.push(event)
+        except Exception:
+            # Subscribers read the store themselves (the ring says it lacks the newest).
+            topic.wake()
+        finally:
+            topic.fetching = None
 
     async def subscribe(self, execution_id: str, after: int = 0) -> AsyncIterator[Event]:
         """Events of one log with seq > ``after``: history, then live; ends after the
@@ -110,6 +161,8 @@ class Hub:
                     events = await self._store.read_events(
                         execution_id, cursor, PAGE, max_bytes=PAGE_BYTES
                     )
+                    if events and events[-1].seq > topic.head:
+                        topic.head = events[-1].seq  # a poll that finds this needs no fetch
                     if not events:
                         events = topic.after(cursor) or []
                     if not events and await self._closed(execution_id, cursor):

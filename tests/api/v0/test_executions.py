@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from runstream.model import new_id
 from runstream.streaming.wire.v0 import rfc3339
 
 from ..conftest import Live, until
@@ -72,7 +73,7 @@ async def test_status_of_a_failed_task_and_a_plain_task_has_no_usage(shared: Liv
 
 
 async def test_status_while_running_and_after_cancel(shared: Live) -> None:
-    key = "status-running"
+    key = f"status-running-{new_id()}"  # a fresh gate per run (and per backend)
     exec_id = await start(shared, "tasks", "held", {"key": key})
 
     async def running() -> bool:

@@ -20,7 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from runstream.model import EventType
+from runstream.model import EventType, new_id
 from runstream.streaming.redis_tokens import TokenChannel
 from runstream.streaming.wire.v0 import rfc3339
 
@@ -117,7 +117,7 @@ async def test_text_chunks_are_published_with_their_seq(serve: Serve) -> None:
 
 
 async def test_another_producers_chunks_reach_open_text_streams(serve: Serve) -> None:
-    key = "interop-in"
+    key = f"interop-in-{new_id()}"  # a fresh gate per run (and per backend)
     async with serve(bus_url=SHARED) as live:
         await asyncio.wait_for(channel(live).subscribed.wait(), 5)
         exec_id = await start(live, "tasks", "held", {"key": key, "before": 1, "after": 1})
@@ -171,7 +171,7 @@ async def test_json_streams_do_not_take_outside_chunks(serve: Serve) -> None:
 
 
 async def test_redis_killed_mid_stream_the_stream_goes_on_from_the_log(serve: Serve) -> None:
-    key = "redis-killed"
+    key = f"redis-killed-{new_id()}"  # a fresh gate per run (and per backend)
     with private_redis() as (process, url):
         client = aioredis.from_url(url)
         async with asyncio.timeout(5):

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from runstream.config import Settings
+from runstream.model import new_id
 
 from ..conftest import FAST, Live, until
 from ..sse import Block
@@ -79,7 +80,7 @@ async def test_resume_at_every_id_gives_exactly_the_rest(live: Live) -> None:
 
 
 async def test_resume_mid_text_while_live(live: Live) -> None:
-    key = "mid-text"
+    key = f"mid-text-{new_id()}"  # a fresh gate per run (and per backend)
     exec_id = await start(live, "tasks", "held", {"key": key, "before": 3, "after": 5})
     received: list[Block] = []
     async with live.stream(stream_path("tasks", exec_id)) as stream:
@@ -124,7 +125,7 @@ async def test_events_allowlist_keeps_resume_moving(live: Live) -> None:
 
 
 async def test_live_filtered_ids_ride_on_the_ping(live: Live) -> None:
-    key = "filtered-ping"
+    key = f"filtered-ping-{new_id()}"  # a fresh gate per run (and per backend)
     exec_id = await start(live, "tasks", "held", {"key": key, "before": 2})
     async with live.stream(stream_path("tasks", exec_id, "events=complete")) as stream:
         assert (await stream.block()) is not None  # retry hint
@@ -138,7 +139,7 @@ async def test_live_filtered_ids_ride_on_the_ping(live: Live) -> None:
 
 
 async def test_headers_ping_and_close_after_complete(live: Live) -> None:
-    key = "ping"
+    key = f"ping-{new_id()}"  # a fresh gate per run (and per backend)
     exec_id = await start(live, "tasks", "held", {"key": key, "before": 0})
     snapshot = await live.engine.get(exec_id)
     began = time.perf_counter()
@@ -211,7 +212,7 @@ async def test_seed_002_variables_apply_to_v0_streams(
     }
     assert replace(FAST, **overrides).poll_ms == 300
     async with serve(**overrides) as live:
-        key = "seed-vars"
+        key = f"seed-vars-{new_id()}"  # a fresh gate per run (and per backend)
         exec_id = await start(live, "tasks", "held", {"key": key, "before": 0})
         began = time.perf_counter()
         async with live.stream(stream_path("tasks", exec_id)) as stream:
@@ -227,7 +228,7 @@ async def test_seed_002_variables_apply_to_v0_streams(
 
 @pytest.mark.parametrize(("family", "name"), [("tasks", "flaky"), ("workflows", "shaky")])
 async def test_a_manual_retry_reopens_a_failed_stream(live: Live, family: str, name: str) -> None:
-    key = f"retry-{family}"
+    key = f"retry-{family}-{new_id()}"  # a fresh gate per run (and per backend)
     exec_id = await start(live, family, name, key)
     failed = await read_all(live, family, exec_id)
     assert failed[-1].event == "error"

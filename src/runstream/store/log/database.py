@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import random
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -31,7 +32,7 @@ from runstream.store.log.tx import Tx
 
 T = TypeVar("T")
 _MAX_GROUP = 512
-_GROUP_RETRIES = 5
+_GROUP_RETRIES = 10
 log = logging.getLogger("runstream.store")
 
 
@@ -63,6 +64,21 @@ class Backend(ABC):
         """Whether a failed commit (a deadlock, a serialization failure) may run again."""
         return False
 
+    def open_transaction(self, conn: Any) -> int:
+        """Begin a write transaction; its clock (epoch ms)."""
+        now = self.clock(conn)
+        conn.execute(self.begin)
+        return now
+
+    def next_savepoint(self, conn: Any) -> None:
+        """Release the previous operation's savepoint and open the next one's."""
+        conn.execute("RELEASE SAVEPOINT op")
+        conn.execute("SAVEPOINT op")
+
+    def commit(self, conn: Any, events: list[Event], wakes: set[Wake]) -> None:
+        """Commit (PostgreSQL also announces the commit, in the same round trip)."""
+        conn.execute("COMMIT")
+
     def reset(self, conn: Any) -> bool:
         """Roll back whatever is open on ``conn``; False when the connection is unusable."""
         try:
@@ -87,8 +103,10 @@ class Database:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._reader = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="runstream-read")
-        self._read_conns = threading.local()
-        self._all_read_conns: list[Any] = []
+        self._readers = readers
+        self._closed = False
+        self._read_conns: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        """Idle reader connections; one per reader thread, opened at start."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: StoreListener | None = None
         self.commits = 0
@@ -100,6 +118,8 @@ class Database:
         try:
             conn = self.backend.connect()
             self.backend.migrate(conn)
+            for _ in range(self._readers):
+                self._read_conns.put(self.backend.connect())
         except self.backend.driver_error as exc:
             raise StoreError(f"cannot open the store: {exc}") from exc
         self._writer = threading.Thread(
@@ -108,19 +128,24 @@ class Database:
         self._writer.start()
 
     async def stop(self) -> None:
+        self._closed = True
         if self._writer is not None:
             self._jobs.put(None)
             await asyncio.to_thread(self._writer.join)
             self._writer = None
         self._reader.shutdown(wait=True)
-        for conn in self._all_read_conns:
-            self.backend.close(conn)
-        self._all_read_conns.clear()
+        while not self._read_conns.empty():
+            conn = self._read_conns.get_nowait()
+            if conn is not None:
+                self.backend.close(conn)
 
     def write(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue ``fn(tx, *args)`` for the next group commit."""
         assert self._loop is not None, "database not started"
         fut: asyncio.Future[T] = self._loop.create_future()
+        if self._closed:  # nothing would ever commit it (a caller racing close())
+            fut.set_exception(StoreError("the store is closed"))
+            return fut
         self._jobs.put((fn, args, fut))
         return fut
 
@@ -130,19 +155,22 @@ class Database:
         return await loop.run_in_executor(self._reader, self._read_job, fn, args)
 
     def _read_job(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        conn = getattr(self._read_conns, "conn", None)
+        conn = self._read_conns.get()  # as many connections as threads: never waits
         started = time.perf_counter()
         try:
             if conn is None:
-                conn = self._read_conns.conn = self.backend.connect()
-                self._all_read_conns.append(conn)
-            result = fn(self.backend.tx(conn, self.backend.clock(conn)), *args)
+                conn = self.backend.connect()
+            # Reads stamp nothing: the local clock spares the database a round trip.
+            result = fn(self.backend.tx(conn, time.time_ns() // 1_000_000), *args)
             metrics.READ_DURATION.observe(time.perf_counter() - started)
             return result
         except self.backend.driver_error as exc:
             if conn is not None and getattr(conn, "closed", False):
-                self._read_conns.conn = None  # reconnect on the next read
+                self.backend.close(conn)
+                conn = None  # reconnect on the next read
             raise StoreError(str(exc)) from exc
+        finally:
+            self._read_conns.put(conn)
 
     def _write_loop(self, conn: Any) -> None:
         running = True
@@ -162,12 +190,21 @@ class Database:
                 group.append(nxt)
             conn = self._commit_group(conn, group)
         self.backend.close(conn)
+        # Writes queued after the stop request never run: fail them rather than leave their
+        # callers waiting for ever.
+        left: list[_Result] = []
+        while not self._jobs.empty():
+            job = self._jobs.get_nowait()
+            if job is not None:
+                left.append((job[2], None, StoreError("the store is closed")))
+        if left:
+            self._hand_over([], frozenset(), left)
 
     def _commit_group(self, conn: Any, group: list[_Job]) -> Any:
         """Commit ``group`` in one transaction (retried whole on a deadlock); returns the
         connection to use next (a new one if this one broke)."""
         error: Exception | None = None
-        for _ in range(_GROUP_RETRIES):
+        for attempt in range(_GROUP_RETRIES):
             started = time.perf_counter()
             try:
                 tx, results = self._run_group(conn, group)
@@ -175,6 +212,8 @@ class Database:
                 error = exc
                 conn = self._recover(conn)
                 if self.backend.should_retry(exc):
+                    # Both sides of a deadlock retry: a random pause lets one go first.
+                    time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
                     continue
                 break
             self.commits += 1
@@ -188,26 +227,39 @@ class Database:
         return conn
 
     def _run_group(self, conn: Any, group: list[_Job]) -> tuple[Tx, list[_Result]]:
-        tx = self.backend.tx(conn, self.backend.clock(conn))
+        """Run ``group`` in one transaction, each operation in its own savepoint so that a
+        failing one rolls back alone (a group of one needs none: its failure rolls back the
+        transaction). Every statement here is a round trip on PostgreSQL, so the backend
+        may fuse them (``BEGIN`` with its clock, release with the next savepoint, ``NOTIFY``
+        with ``COMMIT``)."""
+        tx = self.backend.tx(conn, self.backend.open_transaction(conn))
         results: list[_Result] = []
-        conn.execute(self.backend.begin)
-        for fn, args, fut in group:
+        alone = len(group) == 1
+        for i, (fn, args, fut) in enumerate(group):
             mark = len(tx.events)
-            conn.execute("SAVEPOINT op")
+            if not alone:
+                if i == 0:
+                    conn.execute("SAVEPOINT op")
+                else:
+                    self.backend.next_savepoint(conn)
             try:
                 value = fn(tx, *args)
             except Exception as exc:
-                conn.execute("ROLLBACK TO SAVEPOINT op")
+                if isinstance(exc, self.backend.driver_error) and self.backend.should_retry(exc):
+                    raise  # a deadlock: the whole group runs again
+                conn.execute("ROLLBACK" if alone else "ROLLBACK TO SAVEPOINT op")
                 del tx.events[mark:]
                 err: BaseException = exc
                 if isinstance(exc, self.backend.driver_error):
                     err = StoreError(str(exc))
                     err.__cause__ = exc
                 results.append((fut, None, err))
+                if alone:
+                    tx.wakes.clear()
+                    return tx, results
             else:
                 results.append((fut, value, None))
-            conn.execute("RELEASE SAVEPOINT op")
-        conn.execute("COMMIT")
+        self.backend.commit(conn, tx.events, tx.wakes)
         return tx, results
 
     def _recover(self, conn: Any) -> Any:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from runstream.errors import InvalidState
+from runstream.errors import ExecutionNotFound, InvalidState
 from runstream.model import (
     ExecutionType,
 )
 from runstream.model.events import EventType
 from runstream.model.execution import TERMINAL
 from runstream.store.base import NewExecution
-from runstream.store.log.reads import execution_row
 from runstream.store.log.steps import request_cancel, resolve_step
 from runstream.store.log.tasks import insert_standalone
 from runstream.store.log.tx import Row, Tx, decode, encode
@@ -32,12 +31,20 @@ def create_execution(tx: Tx, new: NewExecution) -> None:
             tx.run("open_input", id=new.id, open=INPUT_OPEN)
 
 
+def _locked(tx: Tx, execution_id: str) -> Row:
+    """The execution's row, locked until the commit (another process may be changing it)."""
+    row = tx.one("lock_execution", id=execution_id)
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    return row
+
+
 def cancel(tx: Tx, execution_id: str, reason: str | None) -> None:
-    request_cancel(tx, execution_row(tx, execution_id), reason)
+    request_cancel(tx, _locked(tx, execution_id), reason)
 
 
 def _open_workflow(tx: Tx, execution_id: str, what: str) -> Row:
-    row = execution_row(tx, execution_id)
+    row = _locked(tx, execution_id)
     if row["type"] != "workflow":
         raise InvalidState(execution_id, f"{what} only go to workflow executions")
     if row["status"] in TERMINAL:
@@ -46,7 +53,7 @@ def _open_workflow(tx: Tx, execution_id: str, what: str) -> Row:
 
 
 def post_message(tx: Tx, execution_id: str, message_id: str, payload: Any) -> int:
-    row = execution_row(tx, execution_id)
+    row = _locked(tx, execution_id)
     if row["type"] == "task" and row["input_open"] not in (INPUT_OPEN, INPUT_CLOSED):
         raise InvalidState(
             execution_id, f"task {row['kind']!r} takes no messages (Claude Code tasks do)"
@@ -81,7 +88,7 @@ def consume_message(tx: Tx, execution_id: str, message_id: str, task_id: str, at
 
 
 def close_input(tx: Tx, execution_id: str) -> bool:
-    if execution_row(tx, execution_id)["input_open"] != INPUT_OPEN:
+    if _locked(tx, execution_id)["input_open"] != INPUT_OPEN:
         return True
     return tx.run("close_input", id=execution_id, closed=INPUT_CLOSED, open=INPUT_OPEN) > 0
 

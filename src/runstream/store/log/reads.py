@@ -79,6 +79,10 @@ def log_position(tx: Tx, execution_id: str) -> tuple[Status, int]:
     return Status(row["status"]), int(row["last_seq"])
 
 
+def log_positions(tx: Tx, execution_ids: list[str]) -> dict[str, int]:
+    return {row[0]: int(row[1]) for row in tx.all("log_positions", ids=tx.array(execution_ids))}
+
+
 def list_executions(
     tx: Tx,
     org: str,

@@ -155,7 +155,7 @@ def _reattach_child(tx: Tx, parent_id: str, n: int, child_id: str) -> None:
     will report its end as usual, one that completed meanwhile (retried on its own) hands
     over its output, and one cancelled from outside stays a failure."""
     tx.run("reopen_step", id=parent_id, step=n)
-    child = tx.one("get_execution", id=child_id)
+    child = tx.one("lock_execution", id=child_id)
     if child is None:
         return
     status = child["status"]

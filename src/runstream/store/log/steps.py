@@ -80,7 +80,7 @@ def cancel_resources(tx: Tx, execution_id: str, step: Row) -> None:
         if tx.run("close_timer", id=ref, status="cancelled"):
             tx.emit(execution_id, EventType.TIMER_CANCELLED, {"timerId": ref})
     elif kind == "child":
-        child = tx.one("get_execution", id=ref)
+        child = tx.one("lock_execution", id=ref)
         if child is not None and child["status"] not in TERMINAL:
             tx.emit(
                 execution_id,
@@ -123,7 +123,8 @@ def request_cancel(tx: Tx, row: Row, reason: str | None) -> None:
     """Record a cancellation request and act on it (see ``Store.request_cancel``)."""
     if row["status"] in TERMINAL or row["cancel_requested"]:
         return
-    tx.run("request_cancel", id=row["id"], reason=reason, now=tx.now)
+    if not tx.run("request_cancel", id=row["id"], reason=reason, now=tx.now):
+        return
     tx.emit(
         row["id"],
         EventType.CANCELLATION_REQUESTED,
@@ -187,7 +188,7 @@ def end_workflow(tx: Tx, row: Row, outcome: Outcome) -> None:
 def lease_workflow(tx: Tx, execution_id: str, worker_id: str, lease: float) -> bool:
     """Lease a workflow for an activation (``WORKFLOW_STARTED`` or ``WORKFLOW_RESUMED`` as
     its status turns RUNNING); False when it is finished or leased by someone else."""
-    before = tx.one("get_execution", id=execution_id)
+    before = tx.one("lock_execution", id=execution_id)
     if before is None or before["status"] in TERMINAL:
         return False
     if before["lease_owner"] is not None and before["lease_expires"] >= tx.now:

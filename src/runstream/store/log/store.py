@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from runstream.model import ApiKey, Event, ExecutionType, NewEvent, Snapshot, Status
+from runstream.model import ApiKey, Event, ExecutionType, NewEvent, Snapshot, Status, new_id
 from runstream.observability.metrics import StoreFigures
 from runstream.store.base import (
+    RECOVERY_LIMIT,
     Activation,
     Committed,
     History,
@@ -27,6 +28,7 @@ class LogStore(Store):
 
     def __init__(self, backend: Backend, *, readers: int = 1) -> None:
         self._db = Database(backend, readers=readers)
+        self.origin = new_id()
 
     @property
     def commits(self) -> int:
@@ -59,6 +61,11 @@ class LogStore(Store):
         cursor: str | None,
     ) -> tuple[list[Snapshot], str | None]:
         return await self._db.read(reads.list_executions, org, type, status, kind, limit, cursor)
+
+    async def log_positions(self, execution_ids: Sequence[str]) -> dict[str, int]:
+        if not execution_ids:
+            return {}
+        return await self._db.read(reads.log_positions, list(execution_ids))
 
     async def read_events(
         self, execution_id: str, after: int, limit: int, *, max_bytes: int | None = None
@@ -150,8 +157,22 @@ class LogStore(Store):
             lease,
         )
 
-    async def expire_leases(self) -> None:
-        await self._db.write(_expire)
+    async def expire_leases(self, recovery_limit: int = RECOVERY_LIMIT) -> None:
+        await self._db.write(_expire, recovery_limit, None)
+
+    async def release_leases(
+        self,
+        worker_id: str,
+        tasks: dict[str, int],
+        workflows: Sequence[str],
+        recovery_limit: int = RECOVERY_LIMIT,
+    ) -> None:
+        await self._db.write(_release, worker_id, dict(tasks), list(workflows), recovery_limit)
+
+    async def reclaim_leases(self, recovery_limit: int = RECOVERY_LIMIT) -> None:
+        """Treat every lease as expired: for a backend that knows no other process can hold
+        one (the SQLite file lock), at open, so a restart resumes at once."""
+        await self._db.write(_expire, recovery_limit, _FOREVER)
 
     async def fire_timers(self) -> float | None:
         return await self._db.write(workflows.fire_timers)
@@ -175,6 +196,16 @@ class LogStore(Store):
         return await self._db.write(keys.server_secret, name)
 
 
-def _expire(tx: Tx) -> None:
-    tasks.expire_task_leases(tx)
-    workflows.release_expired_workflows(tx)
+_FOREVER = 1 << 62
+
+
+def _release(
+    tx: Tx, worker_id: str, attempts: dict[str, int], ids: list[str], recovery_limit: int
+) -> None:
+    tasks.release_tasks(tx, worker_id, attempts, recovery_limit)
+    workflows.release_workflows(tx, worker_id, ids)
+
+
+def _expire(tx: Tx, recovery_limit: int, before: int | None) -> None:
+    tasks.expire_task_leases(tx, recovery_limit, tx.now if before is None else before)
+    workflows.release_expired_workflows(tx, tx.now if before is None else before)

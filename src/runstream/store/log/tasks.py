@@ -27,7 +27,7 @@ def insert_standalone(tx: Tx, new: NewExecution) -> None:
         ready_at=None,
         trace=new.trace,
     )
-    tx.run(
+    task = tx.one(
         "insert_task",
         id=new.id,
         execution_id=new.id,
@@ -36,11 +36,11 @@ def insert_standalone(tx: Tx, new: NewExecution) -> None:
         kind=new.kind,
         input=encode(new.input),
         max_retries=new.max_retries,
+        max_recoveries=new.max_recoveries,
         retry_policy=encode(new.retry_policy.to_json() if new.retry_policy else None),
         timeout=new.timeout,
         now=tx.now,
     )
-    task = tx.one("get_task", id=new.id)
     assert task is not None
     tx.emit(new.id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=new.id)
     tx.wakes.add("tasks")
@@ -114,7 +114,7 @@ def finish_task(
     resume_for: str | None,
     lease: float,
 ) -> str | None:
-    row = tx.one("get_task", id=task_id)
+    row = tx.one("lock_task", id=task_id)
     if (
         row is None
         or row["status"] != "RUNNING"
@@ -150,7 +150,8 @@ def _complete(tx: Tx, row: Row, output: Any, wake: bool = True) -> None:
 def fail_attempt(tx: Tx, row: Row, error: str, retryable: bool, wake: bool = True) -> None:
     """End a failed attempt: schedule the next one with backoff, or fail the task for good."""
     task_id, attempt = row["id"], row["attempt"]
-    used = attempt - row["budget_from"]  # a manual retry starts a fresh budget
+    # A manual retry starts a fresh budget; attempts that lost their worker spent none.
+    used = attempt - row["budget_from"] - row["recoveries"]
     will_retry = retryable and used <= row["max_retries"]
     tx.emit(
         row["execution_id"],
@@ -201,6 +202,54 @@ def _end(tx: Tx, row: Row, status: str, output: Any, error: str | None, wake: bo
         )
 
 
-def expire_task_leases(tx: Tx) -> None:
-    for row in tx.all("expired_tasks", now=tx.now):
-        fail_attempt(tx, row, f"lease expired (worker {row['lease_owner']})", True)
+def expire_task_leases(tx: Tx, recovery_limit: int, before: int) -> None:
+    """End attempts whose lease expired before ``before``: their worker was lost."""
+    for row in tx.all("expired_tasks", before=before):
+        recover_attempt(
+            tx, row, recovery_limit, f"lease expired (worker {row['lease_owner']} lost)"
+        )
+
+
+def release_tasks(tx: Tx, worker_id: str, attempts: dict[str, int], recovery_limit: int) -> None:
+    """A stopping worker gives up attempts it did not finish: they run again elsewhere."""
+    for task_id, attempt in attempts.items():
+        row = tx.one("lock_task", id=task_id)
+        if (
+            row is not None
+            and row["status"] == "RUNNING"
+            and row["attempt"] == attempt
+            and row["lease_owner"] == worker_id
+        ):
+            recover_attempt(tx, row, recovery_limit, f"worker {worker_id} stopped")
+
+
+def recover_attempt(tx: Tx, row: Row, recovery_limit: int, cause: str) -> None:
+    """An attempt lost its worker: run the task again at once without spending a retry, or
+    fail it for good once it has lost ``recovery_limit`` workers."""
+    if row["max_recoveries"] is not None:
+        recovery_limit = row["max_recoveries"]
+    lost = row["recoveries"] + 1
+    error = cause
+    if lost > recovery_limit:
+        error = (
+            f"worker lost: {cause}; the task lost its worker {lost} times (limit {recovery_limit})"
+        )
+    will_retry = lost <= recovery_limit
+    tx.emit(
+        row["execution_id"],
+        EventType.TASK_FAILED,
+        task_data(
+            row,
+            "PENDING" if will_retry else "FAILED",
+            error=error,
+            willRetry=will_retry,
+            workerLost=True,
+        ),
+        task_id=row["id"],
+        attempt=row["attempt"],
+    )
+    if not will_retry:
+        _end(tx, row, "FAILED", None, error, True)
+        return
+    tx.run("requeue_task", id=row["id"], error=error, now=tx.now)
+    tx.wakes.add("tasks")

@@ -70,6 +70,10 @@ class Tx(ABC):
     def run(self, query: str, /, **params: Any) -> int:
         """Execute a named query; the number of rows it changed (RETURNING rows drained)."""
 
+    def array(self, values: list[Any]) -> Any:
+        """A list as this backend takes it as one query parameter."""
+        return values
+
     @abstractmethod
     def insert_events(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert ``(execution_id, seq, type, ts, data, task_id, attempt)`` rows."""

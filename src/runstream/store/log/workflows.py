@@ -29,7 +29,7 @@ from runstream.store.log.tx import Row, Tx, decode, encode
 
 def insert_workflow(tx: Tx, new: NewExecution) -> None:
     """Create a workflow row, ready for its first activation, with ``WORKFLOW_CREATED``."""
-    tx.run(
+    row = tx.one(
         "insert_execution",
         id=new.id,
         org=new.org,
@@ -42,7 +42,6 @@ def insert_workflow(tx: Tx, new: NewExecution) -> None:
         ready_at=tx.now,
         trace=new.trace,
     )
-    row = tx.one("get_execution", id=new.id)
     assert row is not None
     tx.emit(new.id, EventType.WORKFLOW_CREATED, workflow_data(row, "PENDING"))
     tx.wakes.add("workflows")
@@ -111,8 +110,8 @@ def commit_activation(tx: Tx, act: Activation) -> Committed:
     for command in act.commands:
         _apply(tx, execution_id, act.batch, command)
     _deliver_messages(tx, execution_id)
-    full = tx.one("get_execution", id=execution_id)
-    assert full is not None
+    # Nothing above changed what is read from it below (the row is ours until the commit).
+    full = row
     cancel_batch = act.batch if act.cancel_fed else None
     ready = (
         []
@@ -185,7 +184,7 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
         case "emit":
             tx.emit(execution_id, cmd.name, cmd.input)
         case "task":
-            tx.run(
+            task = tx.one(
                 "insert_task",
                 id=cmd.ref,
                 execution_id=execution_id,
@@ -194,13 +193,13 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
                 kind=cmd.name,
                 input=encode(cmd.input),
                 max_retries=cmd.max_retries,
+                max_recoveries=cmd.max_recoveries,
                 retry_policy=encode(cmd.retry_policy.to_json() if cmd.retry_policy else None),
                 timeout=cmd.timeout,
                 now=tx.now,
             )
-            tx.run("insert_step", **step_row)
-            task = tx.one("get_task", id=cmd.ref)
             assert task is not None
+            tx.run("insert_step", **step_row)
             tx.emit(
                 execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=cmd.ref
             )
@@ -322,6 +321,14 @@ def fire_timers(tx: Tx) -> float | None:
     return None if row is None or row[0] is None else row[0] / 1000
 
 
-def release_expired_workflows(tx: Tx) -> None:
-    if tx.run("expired_workflows", now=tx.now):
+def release_workflows(tx: Tx, worker_id: str, ids: list[str]) -> None:
+    """A stopping worker gives up workflow leases: claimable again at once."""
+    for execution_id in ids:
+        if tx.run("release_lease", id=execution_id, worker=worker_id, now=tx.now):
+            tx.wakes.add("workflows")
+
+
+def release_expired_workflows(tx: Tx, before: int) -> None:
+    """Make workflows whose lease ends before ``before`` claimable again."""
+    if tx.run("expired_workflows", now=tx.now, before=before):
         tx.wakes.add("workflows")

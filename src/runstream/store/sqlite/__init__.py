@@ -8,13 +8,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from runstream.errors import StoreError
 from runstream.store.base import StoreListener
 from runstream.store.log.database import Backend
 from runstream.store.log.store import LogStore
 from runstream.store.log.tx import Row, Tx, load_queries
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class SqliteTx(Tx):
@@ -39,6 +41,9 @@ class SqliteTx(Tx):
 
     def insert_events(self, rows: list[tuple[Any, ...]]) -> None:
         self.conn.executemany(self.queries["insert_event"], rows)
+
+    def array(self, values: list[Any]) -> str:
+        return orjson.dumps(values).decode()  # read with json_each
 
 
 class SqliteBackend(Backend):
@@ -129,6 +134,8 @@ class SqliteStore(LogStore):
         self._lock = _lock_file(self._real_path)
         try:
             await super().open(listener)
+            # The file lock proves that the process that held these leases is gone.
+            await self.reclaim_leases()
         except BaseException:
             os.close(self._lock)
             self._lock = None

@@ -19,13 +19,21 @@ WHERE execution_id = :id AND seq > :after ORDER BY seq LIMIT :limit;
 INSERT INTO executions (id, org, kind, type, status, input, parent_id, parent_step,
                         created_at, updated_at, ready_at, trace)
 VALUES (:id, :org, :kind, :type, 'PENDING', :input, :parent_id, :parent_step, :now, :now,
-        :ready_at, :trace);
+        :ready_at, :trace)
+RETURNING *;
 
 -- name: get_execution
 SELECT * FROM executions WHERE id = :id;
 
+-- name: lock_execution
+-- The writer holds the database lock: nothing else can change the row meanwhile.
+SELECT * FROM executions WHERE id = :id;
+
 -- name: log_position
 SELECT status, last_seq FROM executions WHERE id = :id;
+
+-- name: log_positions
+SELECT id, last_seq FROM executions WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: list_executions
 -- Summaries: input and output can be large, and a page does not show them.
@@ -81,11 +89,15 @@ SET lease_owner = NULL, lease_expires = NULL, status = :status, last_batch = :ba
                     THEN :now END
 WHERE id = :id AND lease_owner = :worker;
 
+-- name: release_lease
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL, ready_at = :now
+WHERE id = :id AND lease_owner = :worker;
+
 -- name: extend_workflow_lease
 UPDATE executions SET lease_expires = :expires WHERE id = :id AND lease_owner = :worker;
 
 -- name: check_lease
-SELECT status, parent_id, parent_step, kind FROM executions WHERE id = :id AND lease_owner = :worker;
+SELECT * FROM executions WHERE id = :id AND lease_owner = :worker;
 
 -- name: keep_batch
 UPDATE executions SET last_batch = :batch, cancel_batch = coalesce(cancel_batch, :cancel_batch),
@@ -138,12 +150,17 @@ ORDER BY step;
 
 -- name: insert_task
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
-                   retry_policy, timeout, available_at, created_at, updated_at, trace)
+                   retry_policy, timeout, available_at, created_at, updated_at, max_recoveries,
+                   trace)
 VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input, 'PENDING', :max_retries,
-        :retry_policy, :timeout, :now, :now, :now,
-        (SELECT trace FROM executions WHERE id = :execution_id));
+        :retry_policy, :timeout, :now, :now, :now, :max_recoveries,
+        (SELECT trace FROM executions WHERE id = :execution_id))
+RETURNING *;
 
 -- name: get_task
+SELECT * FROM tasks WHERE id = :id;
+
+-- name: lock_task
 SELECT * FROM tasks WHERE id = :id;
 
 -- name: tasks_of
@@ -174,11 +191,18 @@ SET status = :status, output = :output, error = :error, available_at = :availabl
 WHERE id = :id;
 
 -- name: expired_tasks
-SELECT * FROM tasks WHERE status = 'RUNNING' AND lease_expires < :now;
+SELECT * FROM tasks WHERE status = 'RUNNING' AND lease_expires < :before;
+
+-- name: requeue_task
+-- A lost attempt: run again at once, without spending a retry.
+UPDATE tasks
+SET status = 'PENDING', error = :error, available_at = :now, recoveries = recoveries + 1,
+    lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE id = :id;
 
 -- name: expired_workflows
 UPDATE executions SET lease_owner = NULL, lease_expires = NULL, ready_at = :now
-WHERE lease_owner IS NOT NULL AND lease_expires < :now;
+WHERE lease_owner IS NOT NULL AND lease_expires < :before;
 
 -- name: insert_timer
 INSERT INTO timers (id, execution_id, step, kind, fire_at, status)
@@ -314,7 +338,7 @@ UPDATE timers SET status = 'pending' WHERE id = :id AND status = 'cancelled';
 -- name: retry_task
 -- A fresh retry budget: attempts so far no longer count against ``max_retries``.
 UPDATE tasks
-SET status = 'PENDING', budget_from = attempt, output = NULL, error = NULL,
+SET status = 'PENDING', budget_from = attempt, recoveries = 0, output = NULL, error = NULL,
     available_at = :now, lease_owner = NULL, lease_expires = NULL, updated_at = :now
 WHERE id = :id AND status IN ('FAILED', 'CANCELLED');
 

@@ -135,4 +135,9 @@ CREATE TABLE server_secrets (
 
 -- name: migrate_5
 -- 0: takes no messages, 1: a task taking messages, 2: a task that stopped taking them
-ALTER TABLE executions ADD COLUMN input_open INTEGER NOT NULL DEFAULT 0
+ALTER TABLE executions ADD COLUMN input_open INTEGER NOT NULL DEFAULT 0;
+
+-- name: migrate_6
+-- A lost worker is not the task's fault: lease expiries are counted apart from retries.
+ALTER TABLE tasks ADD COLUMN recoveries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN max_recoveries INTEGER;

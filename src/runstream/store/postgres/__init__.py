@@ -1,0 +1,232 @@
+"""The scale-out backend: PostgreSQL through psycopg 3's blocking connection.
+
+The transitions in ``store/log`` run here unchanged, on the shared writer thread: this
+module supplies connections, the dialect and the two ``.sql`` files. Many processes share
+one database: claims take rows with ``FOR UPDATE SKIP LOCKED``, every check-then-write
+locks its row first, and each commit announces what it changed with ``NOTIFY`` in the same
+transaction (``runstream.store.hints``), which the bus of every process listens to.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from runstream.errors import StoreError
+from runstream.model import Event, NewEvent
+from runstream.store.base import Wake
+from runstream.store.hints import CHANNEL, encode_hints
+from runstream.store.log.database import Backend
+from runstream.store.log.store import LogStore
+from runstream.store.log.tx import Tx, encode, load_queries
+
+SCHEMA_VERSION = 6
+_MIGRATION_LOCK = zlib.crc32(b"runstream schema")
+"""Advisory lock key: processes starting at once on an empty database migrate one by one."""
+_READERS = 4
+_LOCK_TIMEOUT_MS = 200
+_CLOCK = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+
+class PgRow:
+    """A row readable by column name or position, and unpackable, like ``sqlite3.Row``."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
+        self._values = values
+        self._index = index
+
+    def __getitem__(self, key: str | int) -> Any:
+        if isinstance(key, str):
+            return self._values[self._index[key]]
+        return self._values[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"PgRow({dict(zip(self._index, self._values, strict=True))!r})"
+
+
+def pg_rows(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
+    """psycopg row factory making ``PgRow``s."""
+    description = cursor.description or []
+    index = {column.name: i for i, column in enumerate(description)}
+    return lambda values: PgRow(values, index)
+
+
+class PostgresTx(Tx):
+    """A transaction view over a psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection[Any], queries: dict[str, str], now: int) -> None:
+        super().__init__(now)
+        self.conn = conn
+        self.queries = queries
+
+    def one(self, query: str, /, **params: Any) -> PgRow | None:
+        row: PgRow | None = self.conn.execute(self.queries[query], params).fetchone()
+        return row
+
+    def all(self, query: str, /, **params: Any) -> list[Any]:
+        return self.conn.execute(self.queries[query], params).fetchall()
+
+    def run(self, query: str, /, **params: Any) -> int:
+        return self.conn.execute(self.queries[query], params).rowcount
+
+    def append(self, events: Sequence[NewEvent]) -> None:
+        """``Tx.append`` in one statement per log (the counter bump and the inserts)."""
+        logs: dict[str, list[NewEvent]] = {}
+        for event in events:
+            logs.setdefault(event.execution_id, []).append(event)
+        query = self.queries["append_events"]
+        for execution_id, batch in logs.items():
+            params = {
+                "id": execution_id,
+                "n": len(batch),
+                "now": self.now,
+                "types": [e.type for e in batch],
+                "datas": [encode(e.data) for e in batch],
+                "task_ids": [e.task_id for e in batch],
+                "attempts": [e.attempt for e in batch],
+            }
+            seqs = self.conn.execute(query, params).fetchall()
+            if not seqs:
+                continue  # a closed (or unknown) log takes no more events
+            first = min(row[0] for row in seqs)
+            self.events.extend(
+                Event(execution_id, first + i, e.type, self.now, e.data, e.task_id, e.attempt)
+                for i, e in enumerate(batch)
+            )
+
+    def insert_events(self, rows: list[tuple[Any, ...]]) -> None:
+        # One statement for the whole batch: a token burst is one round trip, not one each.
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        self.conn.execute(self.queries["insert_event"], columns)
+
+
+class PostgresBackend(Backend):
+    """Autocommit connections with explicit transactions; the database's clock."""
+
+    begin = "BEGIN"
+    driver_error = psycopg.Error
+
+    def __init__(self, url: str, *, announce: bool = True) -> None:
+        self.url = url
+        self.queries = load_queries(__name__, "queries.sql")
+        self.announce = announce
+        """NOTIFY each commit's hints on ``CHANNEL`` (off when another bus carries them)."""
+        self.origin = ""
+        """The store instance the hints name."""
+
+    def connect(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] = psycopg.connect(
+            self.url, autocommit=True, row_factory=pg_rows, application_name="runstream"
+        )
+        # A group of operations locks rows in no global order, so two processes' groups can
+        # deadlock; PostgreSQL would notice only after deadlock_timeout (1 s). Waiting for a
+        # row lock longer than this instead fails the group, which runs again (should_retry).
+        conn.execute(f"SET lock_timeout = {_LOCK_TIMEOUT_MS}")
+        return conn
+
+    def migrate(self, conn: psycopg.Connection[Any]) -> None:
+        """Run the missing steps of ``schema.sql`` in one transaction, under an advisory
+        lock so that processes starting together on an empty database take turns."""
+        steps = load_queries(__name__, "schema.sql")
+        with conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = 0")  # wait for whoever migrates first
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS runstream_schema ("
+                " version integer PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            row = conn.execute("SELECT coalesce(max(version), 0) FROM runstream_schema").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database schema {version} is newer than this runstream ({SCHEMA_VERSION})"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                conn.execute(steps[f"migrate_{target}"].encode())
+                conn.execute("INSERT INTO runstream_schema (version) VALUES (%s)", (target,))
+
+    def tx(self, conn: psycopg.Connection[Any], now: int) -> PostgresTx:
+        return PostgresTx(conn, self.queries, now)
+
+    def clock(self, conn: psycopg.Connection[Any]) -> int:
+        """The database's clock, so every process stamps rows and leases alike."""
+        row = conn.execute(_CLOCK).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def open_transaction(self, conn: psycopg.Connection[Any]) -> int:
+        cursor = conn.execute(f"BEGIN; {_CLOCK}")  # one round trip for both
+        cursor.nextset()
+        row = cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def next_savepoint(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("RELEASE SAVEPOINT op; SAVEPOINT op")
+
+    def should_retry(self, exc: Exception) -> bool:
+        return isinstance(
+            exc,
+            pg_errors.DeadlockDetected
+            | pg_errors.SerializationFailure
+            | pg_errors.LockNotAvailable,
+        )
+
+    def commit(self, conn: psycopg.Connection[Any], events: list[Event], wakes: set[Wake]) -> None:
+        """Announce the commit to every listening process in the transaction (delivered if
+        and only if the commit happens), in the same round trip as the ``COMMIT``."""
+        statements = []
+        if self.announce and (events or wakes):
+            # Hints are ids, digits, letters and spaces: safe as literals.
+            statements = [
+                sql.SQL("SELECT pg_notify({}, {})").format(sql.Literal(CHANNEL), sql.Literal(p))
+                for p in encode_hints(self.origin, _positions(events), wakes, events)
+            ]
+        conn.execute(sql.SQL("; ").join([*statements, sql.SQL("COMMIT")]))
+
+    def reset(self, conn: psycopg.Connection[Any]) -> bool:
+        if conn.closed:
+            return False
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error:
+            return not conn.closed
+        return True
+
+
+def _positions(events: list[Event]) -> dict[str, int]:
+    newest: dict[str, int] = {}
+    for event in events:
+        newest[event.execution_id] = event.seq  # events of one log come in ascending seq
+    return newest
+
+
+class PostgresStore(LogStore):
+    """``postgresql://user@host:port/db`` (or ``postgres://``): many processes, one database."""
+
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        self._backend = PostgresBackend(url)
+        super().__init__(self._backend, readers=_READERS)
+        self._backend.origin = self.origin
+        self.bus_url: str | None = url
+
+    def quiet(self) -> None:
+        """Stop announcing commits with NOTIFY: another bus carries them."""
+        self._backend.announce = False
+        self.bus_url = None
