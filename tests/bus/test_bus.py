@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 import runstream as rs
 from runstream.bus.postgres import APPLICATION_NAME
@@ -68,12 +69,15 @@ async def test_a_stream_follows_work_done_in_another_process(pg_database: str, b
     kw: dict[str, Any] = {"poll_interval": 30.0}
     if bus == "redis":
         kw["bus"] = redis_bus()
+    labels = {"bus": "redis" if bus == "redis" else "postgres"}
+    before = REGISTRY.get_sample_value("runstream_bus_wakeups_total", labels) or 0.0
     async with two_processes(pg_database, **kw) as (api, _worker):
         began = time.monotonic()
         handle = await api.start(talk, 30)
         log = await follow(api, handle.id)
         assert time.monotonic() - began < 10
     assert_whole(log)
+    assert (REGISTRY.get_sample_value("runstream_bus_wakeups_total", labels) or 0.0) > before
     assert [ev.data for ev in log if ev.type == "token"] == [f"{i} " for i in range(30)] * 2
 
 

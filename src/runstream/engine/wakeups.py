@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from runstream.bus import Bus, open_bus
 from runstream.errors import StoreError
 from runstream.model import Event
+from runstream.observability import metrics
 from runstream.store.base import Store, Wake
 from runstream.store.hints import Hints
 from runstream.streaming.hub import Hub
@@ -83,6 +84,8 @@ class Wakeups:
     def on_hints(self, hints: Hints) -> None:
         if hints.origin == self._store.origin:
             return  # our own commit, delivered already
+        if self._bus is not None:
+            metrics.BUS_WAKEUPS.labels(type(self._bus).__module__.rsplit(".", 1)[-1]).inc()
         if hints.events:
             self._hub.publish(hints.events)  # the events themselves: no read needed
         for execution_id, seq in hints.positions.items():
@@ -99,10 +102,13 @@ class Wakeups:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll):  # wait_for would make a task each time
                     await self._poll_now.wait()
+            asked = self._poll_now.is_set()
             self._poll_now.clear()
             watched = self._hub.watched()
             if not watched:
                 continue
+            if not asked:
+                metrics.FALLBACK_POLLS.labels("streams").inc()
             try:
                 positions = await self._store.log_positions(watched)
             except StoreError as exc:
