@@ -12,6 +12,39 @@ from runstream.store.log.steps import lease_workflow, resolve_step, task_data
 from runstream.store.log.tx import Row, Tx, decode, encode
 
 
+def create_task(
+    tx: Tx,
+    *,
+    task_id: str,
+    execution_id: str,
+    workflow_id: str | None,
+    step: int | None,
+    kind: str,
+    input: Any,
+    max_retries: int,
+    max_recoveries: int | None,
+    retry_policy: RetryPolicy | None,
+    timeout: float | None,
+) -> None:
+    """Insert a pending task and log ``TASK_CREATED`` in the log it reports to."""
+    task = tx.one(
+        "insert_task",
+        id=task_id,
+        execution_id=execution_id,
+        workflow_id=workflow_id,
+        step=step,
+        kind=kind,
+        input=encode(input),
+        max_retries=max_retries,
+        max_recoveries=max_recoveries,
+        retry_policy=encode(retry_policy.to_json() if retry_policy else None),
+        timeout=timeout,
+        now=tx.now,
+    )
+    assert task is not None
+    tx.emit(execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=task_id)
+
+
 def insert_standalone(tx: Tx, new: NewExecution) -> None:
     """A task execution: its own log, whose first event is ``TASK_CREATED``."""
     tx.run(
@@ -27,22 +60,19 @@ def insert_standalone(tx: Tx, new: NewExecution) -> None:
         ready_at=None,
         trace=new.trace,
     )
-    task = tx.one(
-        "insert_task",
-        id=new.id,
+    create_task(
+        tx,
+        task_id=new.id,
         execution_id=new.id,
         workflow_id=None,
         step=None,
         kind=new.kind,
-        input=encode(new.input),
+        input=new.input,
         max_retries=new.max_retries,
         max_recoveries=new.max_recoveries,
-        retry_policy=encode(new.retry_policy.to_json() if new.retry_policy else None),
+        retry_policy=new.retry_policy,
         timeout=new.timeout,
-        now=tx.now,
     )
-    assert task is not None
-    tx.emit(new.id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=new.id)
     tx.wakes.add("tasks")
 
 

@@ -20,10 +20,9 @@ from runstream.store.log.steps import (
     end_workflow,
     lease_workflow,
     resolve_step,
-    task_data,
     workflow_data,
 )
-from runstream.store.log.tasks import lease_task
+from runstream.store.log.tasks import create_task, lease_task
 from runstream.store.log.tx import Row, Tx, decode, encode
 
 
@@ -184,25 +183,20 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
         case "emit":
             tx.emit(execution_id, cmd.name, cmd.input)
         case "task":
-            task = tx.one(
-                "insert_task",
-                id=cmd.ref,
+            create_task(
+                tx,
+                task_id=cmd.ref or "",
                 execution_id=execution_id,
                 workflow_id=execution_id,
                 step=cmd.step,
                 kind=cmd.name,
-                input=encode(cmd.input),
+                input=cmd.input,
                 max_retries=cmd.max_retries,
                 max_recoveries=cmd.max_recoveries,
-                retry_policy=encode(cmd.retry_policy.to_json() if cmd.retry_policy else None),
+                retry_policy=cmd.retry_policy,
                 timeout=cmd.timeout,
-                now=tx.now,
             )
-            assert task is not None
             tx.run("insert_step", **step_row)
-            tx.emit(
-                execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=cmd.ref
-            )
         case "sleep":
             fire_at = tx.now + int((cmd.seconds or 0) * 1000)
             tx.run(
