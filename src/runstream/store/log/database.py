@@ -53,8 +53,14 @@ class Backend(ABC):
         """Bring the schema up to date; must be safe when several processes start at once."""
 
     @abstractmethod
-    def tx(self, conn: Any, now: int) -> Tx:
-        """A transaction view over ``conn`` whose clock reads ``now``."""
+    def tx(self, conn: Any, now: int, pipeline: Any = None) -> Tx:
+        """A transaction view over ``conn`` whose clock reads ``now`` (sending statements
+        on through ``pipeline`` when there is one)."""
+
+    def pipeline(self, conn: Any) -> contextlib.AbstractContextManager[Any]:
+        """Around a group: what lets statements go out without waiting for their results
+        (PostgreSQL's pipeline mode); nothing by default."""
+        return contextlib.nullcontext()
 
     def clock(self, conn: Any) -> int:
         """Epoch milliseconds for a transaction starting now."""
@@ -204,16 +210,22 @@ class Database:
         """Commit ``group`` in one transaction (retried whole on a deadlock); returns the
         connection to use next (a new one if this one broke)."""
         error: Exception | None = None
+        pipelined = True
         for attempt in range(_GROUP_RETRIES):
             started = time.perf_counter()
             try:
-                tx, results = self._run_group(conn, group)
+                tx, results = self._run_group(conn, group, pipelined)
             except self.backend.driver_error as exc:
                 error = exc
                 conn = self._recover(conn)
                 if self.backend.should_retry(exc):
                     # Both sides of a deadlock retry: a random pause lets one go first.
                     time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                    continue
+                if pipelined:
+                    # A pipelined statement failed, but which operation sent it is not
+                    # known: run the group again one statement at a time to find out.
+                    pipelined = False
                     continue
                 break
             self.commits += 1
@@ -226,40 +238,47 @@ class Database:
         self._hand_over([], frozenset(), [(fut, None, failure) for _, _, fut in group])
         return conn
 
-    def _run_group(self, conn: Any, group: list[_Job]) -> tuple[Tx, list[_Result]]:
+    def _run_group(self, conn: Any, group: list[_Job], pipelined: bool) -> tuple[Tx, list[_Result]]:
         """Run ``group`` in one transaction, each operation in its own savepoint so that a
         failing one rolls back alone (a group of one needs none: its failure rolls back the
-        transaction). Every statement here is a round trip on PostgreSQL, so the backend
-        may fuse them (``BEGIN`` with its clock, release with the next savepoint, ``NOTIFY``
-        with ``COMMIT``)."""
-        tx = self.backend.tx(conn, self.backend.open_transaction(conn))
-        results: list[_Result] = []
-        alone = len(group) == 1
-        for i, (fn, args, fut) in enumerate(group):
-            mark = len(tx.events)
-            if not alone:
-                if i == 0:
-                    conn.execute("SAVEPOINT op")
+        transaction).
+
+        Pipelined (PostgreSQL), statements whose results nobody reads go out without
+        waiting, so a group waits for the database only where a transition reads. A
+        database error then cannot be pinned on the operation that caused it: it fails the
+        group, which ``_commit_group`` runs again statement by statement."""
+        with self.backend.pipeline(conn) if pipelined else contextlib.nullcontext() as pipe:
+            tx = self.backend.tx(conn, self.backend.open_transaction(conn), pipe)
+            results: list[_Result] = []
+            alone = len(group) == 1
+            for i, (fn, args, fut) in enumerate(group):
+                mark = tx.mark()
+                if not alone:
+                    if i == 0:
+                        conn.execute("SAVEPOINT op")
+                    else:
+                        self.backend.next_savepoint(conn)
+                try:
+                    value = fn(tx, *args)
+                except Exception as exc:
+                    if isinstance(exc, self.backend.driver_error) and (
+                        pipe is not None or self.backend.should_retry(exc)
+                    ):
+                        raise  # a deadlock, or an error of unknown origin: the group again
+                    conn.execute("ROLLBACK" if alone else "ROLLBACK TO SAVEPOINT op")
+                    tx.rollback_to(mark)
+                    err: BaseException = exc
+                    if isinstance(exc, self.backend.driver_error):
+                        err = StoreError(str(exc))
+                        err.__cause__ = exc
+                    results.append((fut, None, err))
+                    if alone:
+                        tx.wakes.clear()
+                        return tx, results
                 else:
-                    self.backend.next_savepoint(conn)
-            try:
-                value = fn(tx, *args)
-            except Exception as exc:
-                if isinstance(exc, self.backend.driver_error) and self.backend.should_retry(exc):
-                    raise  # a deadlock: the whole group runs again
-                conn.execute("ROLLBACK" if alone else "ROLLBACK TO SAVEPOINT op")
-                del tx.events[mark:]
-                err: BaseException = exc
-                if isinstance(exc, self.backend.driver_error):
-                    err = StoreError(str(exc))
-                    err.__cause__ = exc
-                results.append((fut, None, err))
-                if alone:
-                    tx.wakes.clear()
-                    return tx, results
-            else:
-                results.append((fut, value, None))
-        self.backend.commit(conn, tx.events, tx.wakes)
+                    results.append((fut, value, None))
+            tx.settle()
+            self.backend.commit(conn, tx.events, tx.wakes)
         return tx, results
 
     def _recover(self, conn: Any) -> Any:

@@ -66,7 +66,7 @@ def post_message(tx: Tx, execution_id: str, message_id: str, payload: Any) -> in
         )
     tx.run("insert_message", mid=message_id, id=execution_id, payload=encode(payload))
     tx.emit(execution_id, EventType.MESSAGE_RECEIVED, {"messageId": message_id})
-    if row["type"] == "workflow" and tx.run("make_ready", id=execution_id, now=tx.now):
+    if row["type"] == "workflow" and tx.changed("make_ready", id=execution_id, now=tx.now):
         tx.wakes.add("workflows")
     queued = tx.one("queued_messages", id=execution_id)
     return 0 if queued is None else int(queued[0])
@@ -90,7 +90,7 @@ def consume_message(tx: Tx, execution_id: str, message_id: str, task_id: str, at
 def close_input(tx: Tx, execution_id: str) -> bool:
     if _locked(tx, execution_id)["input_open"] != INPUT_OPEN:
         return True
-    return tx.run("close_input", id=execution_id, closed=INPUT_CLOSED, open=INPUT_OPEN) > 0
+    return tx.changed("close_input", id=execution_id, closed=INPUT_CLOSED, open=INPUT_OPEN) > 0
 
 
 def settle_promise(tx: Tx, execution_id: str, name: str, value: Any, error: str | None) -> None:

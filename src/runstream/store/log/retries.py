@@ -76,7 +76,7 @@ def _rerun_task(tx: Tx, task_id: str) -> None:
     """A new attempt for a task that failed for good or was cancelled, with a fresh budget;
     its ``executionCount`` goes on from where it was. A session that had ended its input
     (Claude Code) takes messages again."""
-    if tx.run("retry_task", id=task_id, now=tx.now):
+    if tx.changed("retry_task", id=task_id, now=tx.now):
         tx.wakes.add("tasks")
     tx.run("reopen_input", id=task_id, open=INPUT_OPEN, closed=INPUT_CLOSED)
 
@@ -143,9 +143,9 @@ def _rearm(tx: Tx, kind: str, step: Row) -> None:
     """Give a reopened step back what it waits on."""
     if kind == "task":
         _rerun_task(tx, step["ref"])
-    elif kind == "sleep" and tx.run("reopen_timer", id=step["ref"]):
+    elif kind == "sleep" and tx.changed("reopen_timer", id=step["ref"]):
         tx.wakes.add("timers")
-    if step["timeout_id"] and tx.run("reopen_timer", id=step["timeout_id"]):
+    if step["timeout_id"] and tx.changed("reopen_timer", id=step["timeout_id"]):
         tx.wakes.add("timers")
 
 

@@ -64,7 +64,7 @@ def resolve_step(
         return False
     if row["timeout_id"]:
         tx.run("close_timer", id=row["timeout_id"], status="cancelled")
-    if tx.run("make_ready", id=execution_id, now=tx.now) and wake:
+    if tx.changed("make_ready", id=execution_id, now=tx.now) and wake:
         tx.wakes.add("workflows")
     return True
 
@@ -77,7 +77,7 @@ def cancel_resources(tx: Tx, execution_id: str, step: Row) -> None:
     if kind == "task":
         cancel_task(tx, ref, "cancelled")
     elif kind == "sleep":
-        if tx.run("close_timer", id=ref, status="cancelled"):
+        if tx.changed("close_timer", id=ref, status="cancelled"):
             tx.emit(execution_id, EventType.TIMER_CANCELLED, {"timerId": ref})
     elif kind == "child":
         child = tx.one("lock_execution", id=ref)
@@ -123,7 +123,7 @@ def request_cancel(tx: Tx, row: Row, reason: str | None) -> None:
     """Record a cancellation request and act on it (see ``Store.request_cancel``)."""
     if row["status"] in TERMINAL or row["cancel_requested"]:
         return
-    if not tx.run("request_cancel", id=row["id"], reason=reason, now=tx.now):
+    if not tx.changed("request_cancel", id=row["id"], reason=reason, now=tx.now):
         return
     tx.emit(
         row["id"],
@@ -142,7 +142,7 @@ def request_cancel(tx: Tx, row: Row, reason: str | None) -> None:
         )
     elif not row["started"] and row["lease_owner"] is None:
         end_workflow(tx, row, Outcome(Status.CANCELLED, error=reason))
-    elif tx.run("make_ready", id=row["id"], now=tx.now):
+    elif tx.changed("make_ready", id=row["id"], now=tx.now):
         tx.wakes.add("workflows")
 
 

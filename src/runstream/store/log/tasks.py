@@ -121,7 +121,7 @@ def claim_tasks(
 def heartbeat_tasks(tx: Tx, worker_id: str, attempts: dict[str, int], lease: float) -> set[str]:
     lost = set()
     for task_id, attempt in attempts.items():
-        if not tx.run(
+        if not tx.changed(
             "extend_task_lease",
             id=task_id,
             attempt=attempt,

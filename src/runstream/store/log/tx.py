@@ -67,8 +67,27 @@ class Tx(ABC):
         """Every row of a named query."""
 
     @abstractmethod
-    def run(self, query: str, /, **params: Any) -> int:
+    def changed(self, query: str, /, **params: Any) -> int:
         """Execute a named query; the number of rows it changed (RETURNING rows drained)."""
+
+    def run(self, query: str, /, **params: Any) -> None:
+        """Execute a named query whose outcome nobody reads: a backend may send it on
+        without waiting (PostgreSQL pipelines it; a failure surfaces by the commit)."""
+        self.changed(query, **params)
+
+    def mark(self) -> int:
+        """A position to roll this operation's events back to (``rollback_to``)."""
+        return len(self.events)
+
+    def rollback_to(self, mark: int) -> None:
+        """Forget the events appended since ``mark`` (their savepoint was rolled back)."""
+        del self.events[mark:]
+
+    def settle(self) -> None:
+        """Wait for every statement sent on; ``events`` is complete afterwards (called
+        once, before the commit). Nothing is ever pending on a backend that does not
+        pipeline."""
+        return None
 
     def array(self, values: list[Any]) -> Any:
         """A list as this backend takes it as one query parameter."""

@@ -303,7 +303,7 @@ def _deliver_messages(tx: Tx, execution_id: str) -> None:
 
 def fire_timers(tx: Tx) -> float | None:
     for timer in tx.all("due_timers", now=tx.now):
-        if not tx.run("close_timer", id=timer["id"], status="fired"):
+        if not tx.changed("close_timer", id=timer["id"], status="fired"):
             continue
         execution_id, step = timer["execution_id"], timer["step"]
         if timer["kind"] == "sleep":
@@ -318,11 +318,11 @@ def fire_timers(tx: Tx) -> float | None:
 def release_workflows(tx: Tx, worker_id: str, ids: list[str]) -> None:
     """A stopping worker gives up workflow leases: claimable again at once."""
     for execution_id in ids:
-        if tx.run("release_lease", id=execution_id, worker=worker_id, now=tx.now):
+        if tx.changed("release_lease", id=execution_id, worker=worker_id, now=tx.now):
             tx.wakes.add("workflows")
 
 
 def release_expired_workflows(tx: Tx, before: int) -> None:
     """Make workflows whose lease ends before ``before`` claimable again."""
-    if tx.run("expired_workflows", now=tx.now, before=before):
+    if tx.changed("expired_workflows", now=tx.now, before=before):
         tx.wakes.add("workflows")

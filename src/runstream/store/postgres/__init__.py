@@ -9,13 +9,14 @@ transaction (``runstream.store.hints``), which the bus of every process listens 
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
+from psycopg import pq, sql
 
 from runstream.errors import StoreError
 from runstream.model import Event, NewEvent
@@ -65,12 +66,23 @@ def pg_rows(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
 
 
 class PostgresTx(Tx):
-    """A transaction view over a psycopg connection."""
+    """A transaction view over a psycopg connection, pipelined on the writer: statements
+    nobody reads (``run``, appends) go out at once and are waited for together, at the
+    next read or in ``settle``."""
 
-    def __init__(self, conn: psycopg.Connection[Any], queries: dict[str, str], now: int) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        queries: dict[str, str],
+        now: int,
+        pipeline: psycopg.Pipeline | None = None,
+    ) -> None:
         super().__init__(now)
         self.conn = conn
         self.queries = queries
+        self.pipeline = pipeline
+        self._sent: list[tuple[psycopg.Cursor[Any], str, list[NewEvent]]] = []
+        """Pipelined appends: their seqs are known once the pipeline syncs."""
 
     def one(self, query: str, /, **params: Any) -> PgRow | None:
         row: PgRow | None = self.conn.execute(self.queries[query], params).fetchone()
@@ -79,8 +91,14 @@ class PostgresTx(Tx):
     def all(self, query: str, /, **params: Any) -> list[Any]:
         return self.conn.execute(self.queries[query], params).fetchall()
 
-    def run(self, query: str, /, **params: Any) -> int:
-        return self.conn.execute(self.queries[query], params).rowcount
+    def changed(self, query: str, /, **params: Any) -> int:
+        cursor = self.conn.execute(self.queries[query], params)
+        if self.pipeline is not None:
+            self.pipeline.sync()
+        return cursor.rowcount
+
+    def run(self, query: str, /, **params: Any) -> None:
+        self.conn.execute(self.queries[query], params)
 
     def append(self, events: Sequence[NewEvent]) -> None:
         """``Tx.append`` in one statement per log (the counter bump and the inserts)."""
@@ -98,14 +116,38 @@ class PostgresTx(Tx):
                 "task_ids": [e.task_id for e in batch],
                 "attempts": [e.attempt for e in batch],
             }
-            seqs = self.conn.execute(query, params).fetchall()
-            if not seqs:
-                continue  # a closed (or unknown) log takes no more events
-            first = min(row[0] for row in seqs)
-            self.events.extend(
-                Event(execution_id, first + i, e.type, self.now, e.data, e.task_id, e.attempt)
-                for i, e in enumerate(batch)
-            )
+            cursor = self.conn.execute(query, params)
+            if self.pipeline is not None:
+                self._sent.append((cursor, execution_id, batch))
+            else:
+                self._stored(execution_id, batch, cursor.fetchall())
+
+    def _stored(self, execution_id: str, batch: list[NewEvent], seqs: list[Any]) -> None:
+        if not seqs:
+            return  # a closed (or unknown) log takes no more events
+        first = min(row[0] for row in seqs)
+        self.events.extend(
+            Event(execution_id, first + i, e.type, self.now, e.data, e.task_id, e.attempt)
+            for i, e in enumerate(batch)
+        )
+
+    def mark(self) -> int:
+        return len(self._sent) if self.pipeline is not None else len(self.events)
+
+    def rollback_to(self, mark: int) -> None:
+        if self.pipeline is not None:
+            del self._sent[mark:]
+        else:
+            del self.events[mark:]
+
+    def settle(self) -> None:
+        if not self._sent:
+            return
+        assert self.pipeline is not None
+        self.pipeline.sync()
+        for cursor, execution_id, batch in self._sent:
+            self._stored(execution_id, batch, cursor.fetchall())
+        self._sent.clear()
 
     def insert_events(self, rows: list[tuple[Any, ...]]) -> None:
         # One statement for the whole batch: a token burst is one round trip, not one each.
@@ -159,8 +201,13 @@ class PostgresBackend(Backend):
                 conn.execute(steps[f"migrate_{target}"].encode())
                 conn.execute("INSERT INTO runstream_schema (version) VALUES (%s)", (target,))
 
-    def tx(self, conn: psycopg.Connection[Any], now: int) -> PostgresTx:
-        return PostgresTx(conn, self.queries, now)
+    def tx(self, conn: psycopg.Connection[Any], now: int, pipeline: Any = None) -> PostgresTx:
+        return PostgresTx(conn, self.queries, now, pipeline)
+
+    def pipeline(
+        self, conn: psycopg.Connection[Any]
+    ) -> contextlib.AbstractContextManager[psycopg.Pipeline]:
+        return conn.pipeline()
 
     def clock(self, conn: psycopg.Connection[Any]) -> int:
         """The database's clock, so every process stamps rows and leases alike."""
@@ -169,14 +216,22 @@ class PostgresBackend(Backend):
         return int(row[0])
 
     def open_transaction(self, conn: psycopg.Connection[Any]) -> int:
-        cursor = conn.execute(f"BEGIN; {_CLOCK}")  # one round trip for both
-        cursor.nextset()
-        row = cursor.fetchone()
+        if _pipelined(conn):  # pipelined: one round trip anyway
+            conn.execute("BEGIN")
+            row = conn.execute(_CLOCK).fetchone()
+        else:
+            cursor = conn.execute(f"BEGIN; {_CLOCK}")  # one round trip for both
+            cursor.nextset()
+            row = cursor.fetchone()
         assert row is not None
         return int(row[0])
 
     def next_savepoint(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute("RELEASE SAVEPOINT op; SAVEPOINT op")
+        if _pipelined(conn):
+            conn.execute("RELEASE SAVEPOINT op")
+            conn.execute("SAVEPOINT op")
+        else:
+            conn.execute("RELEASE SAVEPOINT op; SAVEPOINT op")
 
     def should_retry(self, exc: Exception) -> bool:
         return isinstance(
@@ -189,13 +244,19 @@ class PostgresBackend(Backend):
     def commit(self, conn: psycopg.Connection[Any], events: list[Event], wakes: set[Wake]) -> None:
         """Announce the commit to every listening process in the transaction (delivered if
         and only if the commit happens), in the same round trip as the ``COMMIT``."""
-        statements = []
+        payloads: list[str] = []
         if self.announce and (events or wakes):
-            # Hints are ids, digits, letters and spaces: safe as literals.
-            statements = [
-                sql.SQL("SELECT pg_notify({}, {})").format(sql.Literal(CHANNEL), sql.Literal(p))
-                for p in encode_hints(self.origin, _positions(events), wakes, events)
-            ]
+            payloads = encode_hints(self.origin, _positions(events), wakes, events)
+        if _pipelined(conn):  # one round trip: the pipeline syncs at its end
+            for payload in payloads:
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+            conn.execute("COMMIT")
+            return
+        # Hints are ids, digits, letters and spaces: safe as literals.
+        statements = [
+            sql.SQL("SELECT pg_notify({}, {})").format(sql.Literal(CHANNEL), sql.Literal(payload))
+            for payload in payloads
+        ]
         conn.execute(sql.SQL("; ").join([*statements, sql.SQL("COMMIT")]))
 
     def reset(self, conn: psycopg.Connection[Any]) -> bool:
@@ -206,6 +267,10 @@ class PostgresBackend(Backend):
         except psycopg.Error:
             return not conn.closed
         return True
+
+
+def _pipelined(conn: psycopg.Connection[Any]) -> bool:
+    return conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
 def _positions(events: list[Event]) -> dict[str, int]:

@@ -34,7 +34,7 @@ class SqliteTx(Tx):
     def all(self, query: str, /, **params: Any) -> list[Row]:
         return self.conn.execute(self.queries[query], params).fetchall()
 
-    def run(self, query: str, /, **params: Any) -> int:
+    def changed(self, query: str, /, **params: Any) -> int:
         cursor = self.conn.execute(self.queries[query], params)
         cursor.fetchall()
         return cursor.rowcount
@@ -86,7 +86,7 @@ class SqliteBackend(Backend):
             conn.execute(f"PRAGMA user_version = {target}")
             conn.execute("COMMIT")
 
-    def tx(self, conn: sqlite3.Connection, now: int) -> SqliteTx:
+    def tx(self, conn: sqlite3.Connection, now: int, pipeline: Any = None) -> SqliteTx:
         return SqliteTx(conn, self.queries, now)
 
     def reset(self, conn: sqlite3.Connection) -> bool:
