@@ -47,6 +47,16 @@ async def test_create_task_logs_created_in_its_own_log(store: Fixture) -> None:
     assert snap.type == ExecutionType.TASK and [t.id for t in snap.tasks] == [task_id]
 
 
+@pytest.mark.parametrize("type", [ExecutionType.WORKFLOW, ExecutionType.TASK])
+async def test_create_answers_with_the_snapshot_a_read_would_give(
+    store: Fixture, type: ExecutionType
+) -> None:
+    s, _ = store
+    new = NewExecution(new_id(), "acme", "flow", type, {"x": [1, 2]}, max_retries=3)
+    created = await s.create_execution(new)
+    assert created == await s.get_snapshot(new.id)
+
+
 async def test_unknown_execution_is_not_found(store: Fixture) -> None:
     s, _ = store
     for read in (s.get_snapshot, s.log_position):

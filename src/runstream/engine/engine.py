@@ -42,9 +42,11 @@ class QueuedMessage:
 class ExecutionHandle:
     """A reference to one execution."""
 
-    def __init__(self, engine: Engine, execution_id: str) -> None:
+    def __init__(self, engine: Engine, execution_id: str, created: Snapshot | None = None) -> None:
         self._engine = engine
         self.id = execution_id
+        self.created = created
+        """The snapshot as the execution was created (on handles ``start`` returns)."""
 
     def __repr__(self) -> str:
         return f"ExecutionHandle({self.id!r})"
@@ -240,7 +242,7 @@ class Engine:
         wf = self.app.get_workflow(workflow)
         check(input, "input")
         execution_id = new_id()
-        await self.store.create_execution(
+        created = await self.store.create_execution(
             NewExecution(
                 execution_id,
                 org,
@@ -250,7 +252,7 @@ class Engine:
                 trace=tracing.carrier(),
             )
         )
-        return ExecutionHandle(self, execution_id)
+        return ExecutionHandle(self, execution_id, created)
 
     async def start_task(
         self, task: str | Callable[..., Any], input: Any = None, *, org: str = "default"
@@ -259,7 +261,7 @@ class Engine:
         t = self.app.get_task(task)
         check(input, "input")
         execution_id = new_id()
-        await self.store.create_execution(
+        created = await self.store.create_execution(
             NewExecution(
                 execution_id,
                 org,
@@ -274,7 +276,7 @@ class Engine:
                 accepts_messages=t.accepts_messages,
             )
         )
-        return ExecutionHandle(self, execution_id)
+        return ExecutionHandle(self, execution_id, created)
 
     def handle(self, execution_id: str) -> ExecutionHandle:
         return ExecutionHandle(self, execution_id)

@@ -35,13 +35,21 @@ def carrier() -> str | None:
     return orjson.dumps(headers).decode() if headers else None
 
 
-@contextlib.contextmanager
-def span(name: str, *, parent: str | None = None, **attributes: Any) -> Iterator[None]:
+def span(
+    name: str, *, parent: str | None = None, **attributes: Any
+) -> contextlib.AbstractContextManager[None]:
     """A span named ``name`` in the current context, or continuing ``parent`` (a stored
     ``carrier()``); attributes with None values are left out."""
     if _trace is None or isinstance(_trace.get_tracer_provider(), _trace.ProxyTracerProvider):
-        yield  # no SDK configured: spans would be discarded, so make none (hot path)
-        return
+        return _NO_SPAN  # no SDK configured: spans would be discarded, so make none (hot path)
+    return _span(name, parent, attributes)
+
+
+_NO_SPAN = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _span(name: str, parent: str | None, attributes: dict[str, Any]) -> Iterator[None]:
     ctx = None
     if parent:
         try:

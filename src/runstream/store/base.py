@@ -217,9 +217,9 @@ class Store(ABC):
 
     # -- executions ----------------------------------------------------------------------
     @abstractmethod
-    async def create_execution(self, new: NewExecution) -> None:
+    async def create_execution(self, new: NewExecution) -> Snapshot:
         """Create a workflow (``WORKFLOW_CREATED``, ready to activate) or a standalone task
-        (``TASK_CREATED`` in its own log, ready to claim)."""
+        (``TASK_CREATED`` in its own log, ready to claim); its snapshot as created."""
 
     @abstractmethod
     async def get_snapshot(self, execution_id: str) -> Snapshot:

@@ -104,7 +104,8 @@ def router(type: ExecutionType) -> APIRouter:
         """Start an execution; answers with its snapshot."""
         begin = engine.start if type is ExecutionType.WORKFLOW else engine.start_task
         handle = await begin(body.kind, input=body.input, org=org)
-        return json_response((await engine.get(handle.id)).to_json(), 201)
+        assert handle.created is not None
+        return json_response(handle.created.to_json(), 201)
 
     @routes.get(
         "",

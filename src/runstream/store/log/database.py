@@ -101,6 +101,24 @@ _Job = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
 _Result = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
+class _Failed(Exception):
+    """Operation ``index`` of an optimistic run failed by itself."""
+
+    def __init__(self, index: int, error: BaseException) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
+def _failure(exc: Exception, driver_error: type[Exception]) -> BaseException:
+    """What the caller of a failed operation gets: database errors become ``StoreError``."""
+    if not isinstance(exc, driver_error):
+        return exc
+    err = StoreError(str(exc))
+    err.__cause__ = exc
+    return err
+
+
 class Database:
     """The writer thread, the reader threads and their connections."""
 
@@ -207,14 +225,30 @@ class Database:
             self._hand_over([], frozenset(), left)
 
     def _commit_group(self, conn: Any, group: list[_Job]) -> Any:
-        """Commit ``group`` in one transaction (retried whole on a deadlock); returns the
-        connection to use next (a new one if this one broke)."""
+        """Commit ``group`` in one transaction; returns the connection to use next (a new
+        one if this one broke).
+
+        The first run is optimistic: no savepoints, and pipelined where the backend can
+        (PostgreSQL), so the group waits for the database only where a transition reads.
+        If an operation fails, the transaction is rolled back and the group runs again
+        carefully: one statement at a time, each operation in a savepoint so that a failing
+        one rolls back alone. An operation that failed by itself (the transition raised)
+        keeps its failure and is left out of the second run; a database error in a pipeline
+        cannot be pinned on an operation, so the whole group runs again. A deadlock runs the
+        group again as it was."""
         error: Exception | None = None
-        pipelined = True
+        careful = False
+        failed: list[_Result] = []
         for attempt in range(_GROUP_RETRIES):
             started = time.perf_counter()
             try:
-                tx, results = self._run_group(conn, group, pipelined)
+                tx, results = self._run_group(conn, group, careful)
+            except _Failed as alone:
+                conn = self._recover(conn)
+                failed.append((group[alone.index][2], None, alone.error))
+                group = group[: alone.index] + group[alone.index + 1 :]
+                careful = True
+                continue
             except self.backend.driver_error as exc:
                 error = exc
                 conn = self._recover(conn)
@@ -222,38 +256,31 @@ class Database:
                     # Both sides of a deadlock retry: a random pause lets one go first.
                     time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
                     continue
-                if pipelined:
-                    # A pipelined statement failed, but which operation sent it is not
-                    # known: run the group again one statement at a time to find out.
-                    pipelined = False
+                if not careful:
+                    careful = True
                     continue
                 break
             self.commits += 1
             metrics.COMMIT_DURATION.observe(time.perf_counter() - started)
             metrics.COMMIT_OPERATIONS.observe(len(group))
-            self._hand_over(tx.events, frozenset(tx.wakes), results)
+            self._hand_over(tx.events, frozenset(tx.wakes), failed + results)
             return conn
         failure = StoreError(f"commit failed: {error}")
         failure.__cause__ = error
-        self._hand_over([], frozenset(), [(fut, None, failure) for _, _, fut in group])
+        self._hand_over([], frozenset(), failed + [(fut, None, failure) for _, _, fut in group])
         return conn
 
-    def _run_group(self, conn: Any, group: list[_Job], pipelined: bool) -> tuple[Tx, list[_Result]]:
-        """Run ``group`` in one transaction, each operation in its own savepoint so that a
-        failing one rolls back alone (a group of one needs none: its failure rolls back the
-        transaction).
-
-        Pipelined (PostgreSQL), statements whose results nobody reads go out without
-        waiting, so a group waits for the database only where a transition reads. A
-        database error then cannot be pinned on the operation that caused it: it fails the
-        group, which ``_commit_group`` runs again statement by statement."""
-        with self.backend.pipeline(conn) if pipelined else contextlib.nullcontext() as pipe:
+    def _run_group(self, conn: Any, group: list[_Job], careful: bool) -> tuple[Tx, list[_Result]]:
+        """Run ``group`` in one transaction and commit it (see ``_commit_group``). A group
+        of one needs no savepoint: its failure rolls back the transaction."""
+        alone = len(group) == 1
+        savepoints = careful and not alone
+        with contextlib.nullcontext() if careful else self.backend.pipeline(conn) as pipe:
             tx = self.backend.tx(conn, self.backend.open_transaction(conn), pipe)
             results: list[_Result] = []
-            alone = len(group) == 1
             for i, (fn, args, fut) in enumerate(group):
                 mark = tx.mark()
-                if not alone:
+                if savepoints:
                     if i == 0:
                         conn.execute("SAVEPOINT op")
                     else:
@@ -265,13 +292,11 @@ class Database:
                         pipe is not None or self.backend.should_retry(exc)
                     ):
                         raise  # a deadlock, or an error of unknown origin: the group again
-                    conn.execute("ROLLBACK" if alone else "ROLLBACK TO SAVEPOINT op")
+                    if not careful and not alone:
+                        raise _Failed(i, _failure(exc, self.backend.driver_error)) from exc
+                    conn.execute("ROLLBACK TO SAVEPOINT op" if savepoints else "ROLLBACK")
                     tx.rollback_to(mark)
-                    err: BaseException = exc
-                    if isinstance(exc, self.backend.driver_error):
-                        err = StoreError(str(exc))
-                        err.__cause__ = exc
-                    results.append((fut, None, err))
+                    results.append((fut, None, _failure(exc, self.backend.driver_error)))
                     if alone:
                         tx.wakes.clear()
                         return tx, results

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from runstream.errors import ExecutionNotFound, InvalidState
-from runstream.model import (
-    ExecutionType,
-)
+from runstream.model import ExecutionType, Snapshot
 from runstream.model.events import EventType
 from runstream.model.execution import TERMINAL
 from runstream.store.base import NewExecution
+from runstream.store.log.reads import created_snapshot
 from runstream.store.log.steps import request_cancel, resolve_step
 from runstream.store.log.tasks import insert_standalone
 from runstream.store.log.tx import Row, Tx, decode, encode
@@ -22,13 +21,13 @@ INPUT_CLOSED = 2
 """``executions.input_open`` of a task whose session stopped taking messages."""
 
 
-def create_execution(tx: Tx, new: NewExecution) -> None:
+def create_execution(tx: Tx, new: NewExecution) -> Snapshot:
     if new.type == ExecutionType.WORKFLOW:
-        insert_workflow(tx, new)
-    else:
-        insert_standalone(tx, new)
-        if new.accepts_messages:
-            tx.run("open_input", id=new.id, open=INPUT_OPEN)
+        return created_snapshot(insert_workflow(tx, new), new)
+    snapshot = created_snapshot(insert_standalone(tx, new), new)
+    if new.accepts_messages:
+        tx.run("open_input", id=new.id, open=INPUT_OPEN)
+    return snapshot
 
 
 def _locked(tx: Tx, execution_id: str) -> Row:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from runstream.errors import ExecutionNotFound, InvalidState
@@ -15,6 +16,7 @@ from runstream.model import (
     TaskInfo,
 )
 from runstream.observability.metrics import StoreFigures
+from runstream.store.base import NewExecution
 from runstream.store.log.tx import Row, Tx, decode
 
 
@@ -43,6 +45,16 @@ def _snapshot(row: Row, **detail: Any) -> Snapshot:
         cancel_requested=bool(row["cancel_requested"]),
         **detail,
     )
+
+
+def created_snapshot(row: Row, new: NewExecution) -> Snapshot:
+    """The snapshot of an execution just inserted as ``row`` (its log holds the creation
+    event, seq 1; a standalone task's only task is itself, not yet tried)."""
+    tasks = []
+    if new.type == ExecutionType.TASK:
+        tasks = [TaskInfo(new.id, new.kind, Status.PENDING, 0, new.max_retries, None, None, None)]
+    snapshot = _snapshot(row, tasks=tasks, state={}, promises=[], children=[])
+    return dataclasses.replace(snapshot, last_seq=1)
 
 
 def get_snapshot(tx: Tx, execution_id: str) -> Snapshot:

@@ -185,10 +185,13 @@ def end_workflow(tx: Tx, row: Row, outcome: Outcome) -> None:
         tx.emit(parent_id, EventType.CHILD_WORKFLOW_FAILED, {**child, "error": outcome.error})
 
 
-def lease_workflow(tx: Tx, execution_id: str, worker_id: str, lease: float) -> bool:
+def lease_workflow(
+    tx: Tx, execution_id: str, worker_id: str, lease: float, locked: Row | None = None
+) -> bool:
     """Lease a workflow for an activation (``WORKFLOW_STARTED`` or ``WORKFLOW_RESUMED`` as
-    its status turns RUNNING); False when it is finished or leased by someone else."""
-    before = tx.one("lock_execution", id=execution_id)
+    its status turns RUNNING); False when it is finished or leased by someone else.
+    ``locked``: its row, already locked by this transaction."""
+    before = locked or tx.one("lock_execution", id=execution_id)
     if before is None or before["status"] in TERMINAL:
         return False
     if before["lease_owner"] is not None and before["lease_expires"] >= tx.now:

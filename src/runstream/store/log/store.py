@@ -41,8 +41,8 @@ class LogStore(Store):
     async def close(self) -> None:
         await self._db.stop()
 
-    async def create_execution(self, new: NewExecution) -> None:
-        await self._db.write(executions.create_execution, new)
+    async def create_execution(self, new: NewExecution) -> Snapshot:
+        return await self._db.write(executions.create_execution, new)
 
     async def get_snapshot(self, execution_id: str) -> Snapshot:
         return await self._db.read(reads.get_snapshot, execution_id)

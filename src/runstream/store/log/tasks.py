@@ -45,9 +45,10 @@ def create_task(
     tx.emit(execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=task_id)
 
 
-def insert_standalone(tx: Tx, new: NewExecution) -> None:
-    """A task execution: its own log, whose first event is ``TASK_CREATED``."""
-    tx.run(
+def insert_standalone(tx: Tx, new: NewExecution) -> Row:
+    """A task execution: its own log, whose first event is ``TASK_CREATED``; its row as
+    inserted."""
+    row = tx.one(
         "insert_execution",
         id=new.id,
         org=new.org,
@@ -74,6 +75,8 @@ def insert_standalone(tx: Tx, new: NewExecution) -> None:
         timeout=new.timeout,
     )
     tx.wakes.add("tasks")
+    assert row is not None
+    return row
 
 
 def lease_task(tx: Tx, task_id: str, worker_id: str, lease: float) -> TaskClaim | None:

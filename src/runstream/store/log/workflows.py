@@ -26,8 +26,9 @@ from runstream.store.log.tasks import create_task, lease_task
 from runstream.store.log.tx import Row, Tx, decode, encode
 
 
-def insert_workflow(tx: Tx, new: NewExecution) -> None:
-    """Create a workflow row, ready for its first activation, with ``WORKFLOW_CREATED``."""
+def insert_workflow(tx: Tx, new: NewExecution) -> Row:
+    """Create a workflow row, ready for its first activation, with ``WORKFLOW_CREATED``;
+    the row as inserted."""
     row = tx.one(
         "insert_execution",
         id=new.id,
@@ -44,13 +45,14 @@ def insert_workflow(tx: Tx, new: NewExecution) -> None:
     assert row is not None
     tx.emit(new.id, EventType.WORKFLOW_CREATED, workflow_data(row, "PENDING"))
     tx.wakes.add("workflows")
+    return row
 
 
 def claim_workflows(tx: Tx, worker_id: str, limit: int, lease: float) -> list[str]:
     return [
-        execution_id
-        for (execution_id,) in tx.all("claimable_workflows", now=tx.now, limit=limit)
-        if lease_workflow(tx, execution_id, worker_id, lease)
+        row["id"]
+        for row in tx.all("claimable_workflows", now=tx.now, limit=limit)
+        if lease_workflow(tx, row["id"], worker_id, lease, locked=row)
     ]
 
 

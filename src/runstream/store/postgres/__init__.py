@@ -81,24 +81,27 @@ class PostgresTx(Tx):
         self.conn = conn
         self.queries = queries
         self.pipeline = pipeline
+        self.cursor = conn.cursor()
+        """One cursor for every statement whose result is read at once (or never): a new
+        cursor per statement costs as much as the statement itself."""
         self._sent: list[tuple[psycopg.Cursor[Any], str, list[NewEvent]]] = []
         """Pipelined appends: their seqs are known once the pipeline syncs."""
 
     def one(self, query: str, /, **params: Any) -> PgRow | None:
-        row: PgRow | None = self.conn.execute(self.queries[query], params).fetchone()
+        row: PgRow | None = self.cursor.execute(self.queries[query], params).fetchone()
         return row
 
     def all(self, query: str, /, **params: Any) -> list[Any]:
-        return self.conn.execute(self.queries[query], params).fetchall()
+        return self.cursor.execute(self.queries[query], params).fetchall()
 
     def changed(self, query: str, /, **params: Any) -> int:
-        cursor = self.conn.execute(self.queries[query], params)
+        cursor = self.cursor.execute(self.queries[query], params)
         if self.pipeline is not None:
             self.pipeline.sync()
         return cursor.rowcount
 
     def run(self, query: str, /, **params: Any) -> None:
-        self.conn.execute(self.queries[query], params)
+        self.cursor.execute(self.queries[query], params)
 
     def append(self, events: Sequence[NewEvent]) -> None:
         """``Tx.append`` in one statement per log (the counter bump and the inserts)."""
@@ -116,11 +119,10 @@ class PostgresTx(Tx):
                 "task_ids": [e.task_id for e in batch],
                 "attempts": [e.attempt for e in batch],
             }
-            cursor = self.conn.execute(query, params)
-            if self.pipeline is not None:
-                self._sent.append((cursor, execution_id, batch))
+            if self.pipeline is not None:  # its seqs are read in settle(): a cursor of its own
+                self._sent.append((self.conn.execute(query, params), execution_id, batch))
             else:
-                self._stored(execution_id, batch, cursor.fetchall())
+                self._stored(execution_id, batch, self.cursor.execute(query, params).fetchall())
 
     def _stored(self, execution_id: str, batch: list[NewEvent], seqs: list[Any]) -> None:
         if not seqs:
@@ -152,7 +154,7 @@ class PostgresTx(Tx):
     def insert_events(self, rows: list[tuple[Any, ...]]) -> None:
         # One statement for the whole batch: a token burst is one round trip, not one each.
         columns = [list(column) for column in zip(*rows, strict=True)]
-        self.conn.execute(self.queries["insert_event"], columns)
+        self.cursor.execute(self.queries["insert_event"], columns)
 
 
 class PostgresBackend(Backend):

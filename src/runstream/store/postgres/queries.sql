@@ -88,7 +88,7 @@ WHERE id = %(id)s AND cancel_requested = 0
   AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED');
 
 -- name: claimable_workflows
-SELECT id FROM executions
+SELECT * FROM executions
 WHERE type = 'workflow'
   AND ((lease_owner IS NULL AND ready_at IS NOT NULL AND ready_at <= %(now)s)
        OR (lease_owner IS NOT NULL AND lease_expires < %(now)s))

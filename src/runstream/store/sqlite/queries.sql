@@ -67,7 +67,7 @@ UPDATE executions SET cancel_requested = 1, cancel_reason = :reason, updated_at 
 WHERE id = :id AND cancel_requested = 0 AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED');
 
 -- name: claimable_workflows
-SELECT id FROM executions
+SELECT * FROM executions
 WHERE type = 'workflow'
   AND ((lease_owner IS NULL AND ready_at IS NOT NULL AND ready_at <= :now)
        OR (lease_owner IS NOT NULL AND lease_expires < :now))
