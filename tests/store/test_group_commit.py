@@ -98,3 +98,23 @@ async def test_events_for_a_log_closed_earlier_in_the_group_are_dropped(
     texts = [ev.data["text"] for ev in await s.read_events(a, 0, 100) if ev.type == EventType.DATA]
     assert texts == ["kept"]
     assert [ev.data.get("text") for ev in recorder.events if ev.execution_id == a][-1] == "kept"
+
+
+async def test_an_unexpected_error_fails_its_group_and_the_writer_goes_on(
+    store: tuple[Store, Recorder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, _ = store
+    db = database(s)
+    a = await new_workflow(s)
+
+    def broken_settle(self: Tx) -> None:
+        raise RuntimeError("a bug")
+
+    # A bug outside any one operation (here: settling the transaction) must not stop the
+    # writer thread, or every later caller would wait for ever.
+    with monkeypatch.context() as patch:
+        for cls in Tx.__subclasses__():
+            patch.setattr(cls, "settle", broken_settle)
+        with pytest.raises(StoreError, match="a bug"):
+            await asyncio.wait_for(db.write(note, a, "lost"), 5)
+    assert await asyncio.wait_for(db.write(note, a, "kept"), 5) == "kept"

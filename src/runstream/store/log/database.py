@@ -212,7 +212,13 @@ class Database:
                     running = False
                     break
                 group.append(nxt)
-            conn = self._commit_group(conn, group)
+            try:
+                conn = self._commit_group(conn, group)
+            except Exception as exc:  # a bug, not the database: fail the group, keep writing
+                log.exception("store writer: a group failed unexpectedly")
+                conn = self._recover(conn)
+                failure = StoreError(f"commit failed: {exc!r}")
+                self._hand_over([], frozenset(), [(fut, None, failure) for _, _, fut in group])
         self.backend.close(conn)
         # Writes queued after the stop request never run: fail them rather than leave their
         # callers waiting for ever.
