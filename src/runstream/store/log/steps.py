@@ -64,7 +64,9 @@ def resolve_step(
         return False
     if row["timeout_id"]:
         tx.run("close_timer", id=row["timeout_id"], status="cancelled")
-    if tx.changed("make_ready", id=execution_id, now=tx.now) and wake:
+    if not wake:  # the caller leases the workflow itself: nobody waits on the count
+        tx.run("make_ready", id=execution_id, now=tx.now)
+    elif tx.changed("make_ready", id=execution_id, now=tx.now):
         tx.wakes.add("workflows")
     return True
 
