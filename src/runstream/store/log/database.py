@@ -285,7 +285,7 @@ class Database:
             tx = self.backend.tx(conn, self.backend.open_transaction(conn), pipe)
             results: list[_Result] = []
             for i, (fn, args, fut) in enumerate(group):
-                mark = tx.mark()
+                mark = len(tx.events)  # (empty until settle() when pipelined)
                 if savepoints:
                     if i == 0:
                         conn.execute("SAVEPOINT op")
@@ -301,7 +301,7 @@ class Database:
                     if not careful and not alone:
                         raise _Failed(i, _failure(exc, self.backend.driver_error)) from exc
                     conn.execute("ROLLBACK TO SAVEPOINT op" if savepoints else "ROLLBACK")
-                    tx.rollback_to(mark)
+                    del tx.events[mark:]
                     results.append((fut, None, _failure(exc, self.backend.driver_error)))
                     if alone:
                         tx.wakes.clear()

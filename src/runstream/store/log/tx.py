@@ -75,14 +75,6 @@ class Tx(ABC):
         without waiting (PostgreSQL pipelines it; a failure surfaces by the commit)."""
         self.changed(query, **params)
 
-    def mark(self) -> int:
-        """A position to roll this operation's events back to (``rollback_to``)."""
-        return len(self.events)
-
-    def rollback_to(self, mark: int) -> None:
-        """Forget the events appended since ``mark`` (their savepoint was rolled back)."""
-        del self.events[mark:]
-
     def settle(self) -> None:
         """Wait for every statement sent on; ``events`` is complete afterwards (called
         once, before the commit). Nothing is ever pending on a backend that does not

@@ -133,15 +133,6 @@ class PostgresTx(Tx):
             for i, e in enumerate(batch)
         )
 
-    def mark(self) -> int:
-        return len(self._sent) if self.pipeline is not None else len(self.events)
-
-    def rollback_to(self, mark: int) -> None:
-        if self.pipeline is not None:
-            del self._sent[mark:]
-        else:
-            del self.events[mark:]
-
     def settle(self) -> None:
         if not self._sent:
             return
@@ -229,11 +220,8 @@ class PostgresBackend(Backend):
         return int(row[0])
 
     def next_savepoint(self, conn: psycopg.Connection[Any]) -> None:
-        if _pipelined(conn):
-            conn.execute("RELEASE SAVEPOINT op")
-            conn.execute("SAVEPOINT op")
-        else:
-            conn.execute("RELEASE SAVEPOINT op; SAVEPOINT op")
+        # Savepoints belong to careful runs, which are never pipelined.
+        conn.execute("RELEASE SAVEPOINT op; SAVEPOINT op")
 
     def should_retry(self, exc: Exception) -> bool:
         return isinstance(
