@@ -30,9 +30,8 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-# Two test processes (pytest-xdist): the suite mostly waits on servers and subprocesses.
 unit: $(STAMP) $(NODE_EXAMPLES) chromium
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest
 
 # The docs site (MkDocs Material) in site/; strict: a broken link or a missing page fails.
 docs: $(STAMP)
