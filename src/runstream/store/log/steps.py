@@ -62,6 +62,7 @@ def resolve_step(
     )
     if row is None:
         return False
+    tx.readied.add(execution_id)
     if row["timeout_id"]:
         tx.run("close_timer", id=row["timeout_id"], status="cancelled")
     if not wake:  # the caller leases the workflow itself: nobody waits on the count

@@ -25,8 +25,12 @@ def create_task(
     max_recoveries: int | None,
     retry_policy: RetryPolicy | None,
     timeout: float | None,
-) -> None:
-    """Insert a pending task and log ``TASK_CREATED`` in the log it reports to."""
+    lease_to: str | None = None,
+    lease: float = 0.0,
+) -> Row:
+    """Insert a pending task and log ``TASK_CREATED`` in the log it reports to; the row as
+    inserted. With ``lease_to``, its first attempt is leased to that worker in the same
+    statement (the caller logs ``TASK_STARTED`` with ``started``)."""
     task = tx.one(
         "insert_task",
         id=task_id,
@@ -40,9 +44,17 @@ def create_task(
         retry_policy=encode(retry_policy.to_json() if retry_policy else None),
         timeout=timeout,
         now=tx.now,
+        worker=lease_to,
+        expires=None if lease_to is None else tx.now + int(lease * 1000),
     )
     assert task is not None
-    tx.emit(execution_id, EventType.TASK_CREATED, task_data(task, "PENDING"), task_id=task_id)
+    tx.emit(
+        execution_id,
+        EventType.TASK_CREATED,
+        task_data(task, "PENDING", executionCount=0, workerId=None),
+        task_id=task_id,
+    )
+    return task
 
 
 def insert_standalone(tx: Tx, new: NewExecution) -> Row:
@@ -86,17 +98,22 @@ def lease_task(tx: Tx, task_id: str, worker_id: str, lease: float) -> TaskClaim 
     )
     if row is None:
         return None
+    if row["workflow_id"] is None:
+        tx.run("set_status", id=task_id, status="RUNNING", now=tx.now)
+    return started(tx, row)
+
+
+def started(tx: Tx, row: Row) -> TaskClaim:
+    """Log ``TASK_STARTED`` for the attempt ``row`` (a task just leased); its claim."""
     tx.emit(
         row["execution_id"],
         EventType.TASK_STARTED,
         task_data(row, "RUNNING"),
-        task_id=task_id,
+        task_id=row["id"],
         attempt=row["attempt"],
     )
-    if row["workflow_id"] is None:
-        tx.run("set_status", id=task_id, status="RUNNING", now=tx.now)
     return TaskClaim(
-        id=task_id,
+        id=row["id"],
         execution_id=row["execution_id"],
         workflow_id=row["workflow_id"],
         kind=row["kind"],

@@ -57,6 +57,8 @@ class Tx(ABC):
         self.events: list[Event] = []
         """Events appended so far, handed to the listener after the commit."""
         self.wakes: set[Wake] = set()
+        self.readied: set[str] = set()
+        """Workflows a step of which this transaction resolved (they have steps to feed)."""
 
     @abstractmethod
     def one(self, query: str, /, **params: Any) -> Row | None:

@@ -13,7 +13,6 @@ from runstream.store.base import (
     History,
     NewExecution,
     StepRecord,
-    TaskClaim,
 )
 from runstream.store.log.steps import (
     cancel_resources,
@@ -22,7 +21,7 @@ from runstream.store.log.steps import (
     resolve_step,
     workflow_data,
 )
-from runstream.store.log.tasks import create_task, lease_task
+from runstream.store.log.tasks import create_task, started
 from runstream.store.log.tx import Row, Tx, decode, encode
 
 
@@ -108,16 +107,24 @@ def commit_activation(tx: Tx, act: Activation) -> Committed:
         if pending is not None:
             cancel_resources(tx, execution_id, pending)
         tx.run("cancel_step", id=execution_id, step=step, batch=act.batch)
+    # New tasks start on this worker in the same statement, up to its free slots (not when
+    # the workflow ends: they are cancelled with it).
+    claim = act.claim_tasks if act.outcome is None else 0
+    leased: list[Row] = []
     for command in act.commands:
-        _apply(tx, execution_id, act.batch, command)
-    _deliver_messages(tx, execution_id)
+        _apply(tx, act, command, leased if len(leased) < claim else None)
+    if row["queued_messages"]:
+        _deliver_messages(tx, execution_id)
     # Nothing above changed what is read from it below (the row is ours until the commit).
     full = row
     cancel_batch = act.batch if act.cancel_fed else None
+    # A step resolved since the lease was taken made the workflow ready (the row is locked:
+    # none resolves until the commit); so did one resolved by this transaction.
+    maybe_ready = row["ready_at"] is not None or execution_id in tx.readied
     ready = (
-        []
-        if act.outcome is not None
-        else [_step(s) for s in tx.all("ready_steps", id=execution_id)]
+        [_step(s) for s in tx.all("ready_steps", id=execution_id)]
+        if act.outcome is None and maybe_ready
+        else []
     )
     if act.outcome is not None or ready:
         tx.run(
@@ -147,27 +154,16 @@ def commit_activation(tx: Tx, act: Activation) -> Committed:
         )
         if full["cancel_requested"] and full["cancel_batch"] is None and cancel_batch is None:
             tx.wakes.add("workflows")  # a cancel arrived mid-activation: activate again
-    return Committed(ready, _claim_new_tasks(tx, act))
+    claims = [started(tx, task) for task in leased]
+    if len(leased) < sum(cmd.kind == "task" for cmd in act.commands):
+        tx.wakes.add("tasks")  # the others are left for any worker to claim
+    return Committed(ready, claims)
 
 
-def _claim_new_tasks(tx: Tx, act: Activation) -> list[TaskClaim]:
-    """Start the activation's new tasks on its own worker, up to its free slots."""
-    claims: list[TaskClaim] = []
-    for cmd in act.commands:
-        if cmd.kind != "task" or cmd.ref is None:
-            continue
-        claim = None
-        if len(claims) < act.claim_tasks:
-            claim = lease_task(tx, cmd.ref, act.worker_id, act.lease)
-        if claim is None:
-            tx.wakes.add("tasks")  # left for any worker to claim
-        else:
-            claims.append(claim)
-    return claims
-
-
-def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
-    """Record one command of an activation with its event."""
+def _apply(tx: Tx, act: Activation, cmd: Command, leased: list[Row] | None) -> None:
+    """Record one command of an activation with its event; a new task is leased to the
+    activation's worker when ``leased`` (where its row goes) is given."""
+    execution_id, batch = act.execution_id, act.batch
     step_row: dict[str, Any] = {
         "id": execution_id,
         "step": cmd.step,
@@ -185,7 +181,7 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
         case "emit":
             tx.emit(execution_id, cmd.name, cmd.input)
         case "task":
-            create_task(
+            task = create_task(
                 tx,
                 task_id=cmd.ref or "",
                 execution_id=execution_id,
@@ -197,7 +193,11 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
                 max_recoveries=cmd.max_recoveries,
                 retry_policy=cmd.retry_policy,
                 timeout=cmd.timeout,
+                lease_to=None if leased is None else act.worker_id,
+                lease=act.lease,
             )
+            if leased is not None:
+                leased.append(task)
             tx.run("insert_step", **step_row)
         case "sleep":
             fire_at = tx.now + int((cmd.seconds or 0) * 1000)
@@ -256,6 +256,7 @@ def _apply(tx: Tx, execution_id: str, batch: int, cmd: Command) -> None:
                 status="failed" if cmd.error else "done", result=encode(cmd.input), error=cmd.error
             )
             tx.run("insert_step", **step_row)
+            tx.readied.add(execution_id)  # its result feeds the next batch at once
             tx.emit(
                 execution_id,
                 EventType.OPERATION_COMPLETED,

@@ -23,6 +23,19 @@ FROM bumped,
             %(attempts)s::integer[]) WITH ORDINALITY AS e(type, data, task_id, attempt, ord)
 RETURNING seq;
 
+-- name: append_event
+-- append_events for one event.
+WITH bumped AS (
+  UPDATE executions SET last_seq = last_seq + 1, updated_at = %(now)s
+  WHERE id = %(id)s AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
+  RETURNING last_seq
+)
+INSERT INTO events (execution_id, seq, type, ts, data, task_id, attempt)
+SELECT %(id)s, bumped.last_seq, %(type)s::text, %(now)s, %(data)s::bytea, %(task_id)s::text,
+       %(attempt)s::integer
+FROM bumped
+RETURNING seq;
+
 -- name: insert_event
 INSERT INTO events (execution_id, seq, type, ts, data, task_id, attempt)
 SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::bytea[],
@@ -119,7 +132,10 @@ UPDATE executions SET lease_expires = %(expires)s
 WHERE id = %(id)s AND lease_owner = %(worker)s;
 
 -- name: check_lease
-SELECT * FROM executions
+-- The row, and whether messages wait for a receive().
+SELECT *, EXISTS (SELECT 1 FROM messages m
+                  WHERE m.execution_id = %(id)s AND m.consumed_step IS NULL) AS queued_messages
+FROM executions
 WHERE id = %(id)s AND lease_owner = %(worker)s FOR UPDATE;
 
 -- name: keep_batch
@@ -175,13 +191,16 @@ WHERE execution_id = %(id)s AND kind = 'promise' AND name = %(name)s AND status 
 ORDER BY step;
 
 -- name: insert_task
+-- Leased to the worker at once when one is given.
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
                    retry_policy, timeout, available_at, created_at, updated_at, max_recoveries,
-                   trace)
-VALUES (%(id)s, %(execution_id)s, %(workflow_id)s, %(step)s, %(kind)s, %(input)s, 'PENDING',
+                   trace, attempt, lease_owner, lease_expires)
+VALUES (%(id)s, %(execution_id)s, %(workflow_id)s, %(step)s, %(kind)s, %(input)s,
+        CASE WHEN %(worker)s::text IS NULL THEN 'PENDING' ELSE 'RUNNING' END,
         %(max_retries)s, %(retry_policy)s, %(timeout)s, %(now)s, %(now)s, %(now)s,
         %(max_recoveries)s::integer,
-        (SELECT trace FROM executions WHERE id = %(execution_id)s))
+        (SELECT trace FROM executions WHERE id = %(execution_id)s),
+        CASE WHEN %(worker)s::text IS NULL THEN 0 ELSE 1 END, %(worker)s, %(expires)s::bigint)
 RETURNING *;
 
 -- name: get_task

@@ -97,7 +97,10 @@ WHERE id = :id AND lease_owner = :worker;
 UPDATE executions SET lease_expires = :expires WHERE id = :id AND lease_owner = :worker;
 
 -- name: check_lease
-SELECT * FROM executions WHERE id = :id AND lease_owner = :worker;
+-- The row, and whether messages wait for a receive().
+SELECT *, EXISTS (SELECT 1 FROM messages m
+                  WHERE m.execution_id = :id AND m.consumed_step IS NULL) AS queued_messages
+FROM executions WHERE id = :id AND lease_owner = :worker;
 
 -- name: keep_batch
 UPDATE executions SET last_batch = :batch, cancel_batch = coalesce(cancel_batch, :cancel_batch),
@@ -149,12 +152,15 @@ WHERE execution_id = :id AND kind = 'promise' AND name = :name AND status = 'pen
 ORDER BY step;
 
 -- name: insert_task
+-- Leased to the worker at once when one is given.
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
                    retry_policy, timeout, available_at, created_at, updated_at, max_recoveries,
-                   trace)
-VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input, 'PENDING', :max_retries,
+                   trace, attempt, lease_owner, lease_expires)
+VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input,
+        CASE WHEN :worker IS NULL THEN 'PENDING' ELSE 'RUNNING' END, :max_retries,
         :retry_policy, :timeout, :now, :now, :now, :max_recoveries,
-        (SELECT trace FROM executions WHERE id = :execution_id))
+        (SELECT trace FROM executions WHERE id = :execution_id),
+        CASE WHEN :worker IS NULL THEN 0 ELSE 1 END, :worker, :expires)
 RETURNING *;
 
 -- name: get_task
