@@ -8,7 +8,7 @@ import pytest
 
 from runstream.model import Event, ExecutionType, RetryPolicy, new_id
 from runstream.store import open_store
-from runstream.store.base import NewExecution, Store, Wake
+from runstream.store.base import Leased, NewExecution, Store, Wake
 
 
 class Recorder:
@@ -64,3 +64,8 @@ async def new_workflow(store: Store, kind: str = "flow", org: str = "default") -
         NewExecution(workflow_id, org, kind, ExecutionType.WORKFLOW, {"x": 1})
     )
     return workflow_id
+
+
+def ids_of(leased: list[Leased]) -> list[str]:
+    """The ids of leased workflows."""
+    return [lease.execution_id for lease in leased]

@@ -11,11 +11,12 @@ from runstream.model import ExecutionType, NewEvent, RetryPolicy, Status, new_id
 from runstream.store.base import (
     Activation,
     Command,
+    Leased,
     NewExecution,
     Outcome,
     Store,
 )
-from tests.store.conftest import Recorder, new_task, new_workflow
+from tests.store.conftest import Recorder, ids_of, new_task, new_workflow
 
 Fixture = tuple[Store, Recorder]
 
@@ -234,7 +235,7 @@ async def test_an_activation_round_trip(store: Fixture) -> None:
     """claim → history → commit a task → the task completes → claim again → complete."""
     s, rec = store
     wf = await new_workflow(s)
-    assert await s.claim_workflows("w", 10, lease=5) == [wf]
+    [leased] = await s.claim_workflows("w", 10, lease=5)
     assert await s.claim_workflows("other", 10, lease=5) == []  # leased
     await s.heartbeat_workflows("w", [wf], lease=5)
     history = await s.load_history(wf)
@@ -244,6 +245,7 @@ async def test_an_activation_round_trip(store: Fixture) -> None:
         -1,
         [],
     )
+    assert leased == Leased(wf, history)  # it never ran: the claim knows its whole history
     task_id = new_id()
     committed = await s.commit_activation(
         Activation(
@@ -263,12 +265,16 @@ async def test_an_activation_round_trip(store: Fixture) -> None:
     assert [(c.id, c.execution_id, c.workflow_id, c.input) for c in claims] == [
         (task_id, wf, wf, {"n": 2})
     ]
-    assert await s.finish_task(task_id, 1, "w", output="done", resume_for="w") == wf
+    resumed = await s.finish_task(task_id, 1, "w", output="done", resume_for="w")
     history = await s.load_history(wf)
     assert [(st.step, st.kind, st.status, st.result) for st in history.steps] == [
         (1, "task", "done", "done"),
         (2, "state", "done", "working"),  # a state step keeps its value
     ]
+    # The lease brings what is new since batch 0: the step a read shows resolved, unfed.
+    assert resumed is not None and resumed.execution_id == wf and resumed.history is not None
+    assert not resumed.history.complete and resumed.history.last_batch == 0
+    assert resumed.history.steps == [st for st in history.steps if st.batch is None]
     with pytest.raises(LeaseLost):
         await s.commit_activation(Activation(wf, "intruder", batch=1, fed=[1]))
     await s.commit_activation(
@@ -302,7 +308,7 @@ async def test_commit_hands_ready_steps_back_and_keeps_the_lease(store: Fixture)
 
 
 async def test_commit_can_start_the_new_tasks_on_its_worker(store: Fixture) -> None:
-    s, _ = store
+    s, rec = store
     wf = await new_workflow(s)
     await s.claim_workflows("w", 1, lease=5)
     ids = [new_id() for _ in range(3)]
@@ -316,8 +322,15 @@ async def test_commit_can_start_the_new_tasks_on_its_worker(store: Fixture) -> N
         )
     )
     assert [c.id for c in committed.claims] == ids[:2]
+    assert [c.attempt for c in committed.claims] == [1, 1]
     claims, _ = await s.claim_tasks("other", 10, lease=5)
     assert [c.id for c in claims] == ids[2:]
+    created = [e.data for e in rec.events if e.type == "TASK_CREATED"]
+    assert [(d["status"], d["executionCount"], d["workerId"]) for d in created] == [
+        ("PENDING", 0, None)
+    ] * 3
+    started = [(e.task_id, e.data["workerId"]) for e in rec.events if e.type == "TASK_STARTED"]
+    assert started == [(ids[0], "w"), (ids[1], "w"), (ids[2], "other")]
 
 
 async def test_expired_workflow_lease_is_claimable_again(store: Fixture) -> None:
@@ -326,7 +339,7 @@ async def test_expired_workflow_lease_is_claimable_again(store: Fixture) -> None
     await s.claim_workflows("dead", 1, lease=0.05)
     await asyncio.sleep(0.1)
     await s.expire_leases()
-    assert await s.claim_workflows("alive", 1, lease=5) == [wf]
+    assert ids_of(await s.claim_workflows("alive", 1, lease=5)) == [wf]
 
 
 # -- tasks -----------------------------------------------------------------------------------
@@ -461,13 +474,13 @@ async def test_a_stopping_worker_hands_back_its_leases_at_once(store: Fixture) -
     task_id = await new_task(s, retries=0)
     wf = await new_workflow(s)
     await s.claim_tasks("stopping", 1, lease=300)
-    assert await s.claim_workflows("stopping", 1, lease=300) == [wf]
+    assert ids_of(await s.claim_workflows("stopping", 1, lease=300)) == [wf]
     await s.release_leases("someone-else", {task_id: 1}, [wf])  # holds nothing: no-op
     assert (await s.claim_tasks("next", 1, lease=5))[0] == []
     await s.release_leases("stopping", {task_id: 1}, [wf])
     claims, _ = await s.claim_tasks("next", 1, lease=5)
     assert [(c.id, c.attempt) for c in claims] == [(task_id, 2)]
-    assert await s.claim_workflows("next", 1, lease=5) == [wf]
+    assert ids_of(await s.claim_workflows("next", 1, lease=5)) == [wf]
     failed = next(e for e in rec.events if e.type == "TASK_FAILED")
     assert failed.data["willRetry"] and "stopped" in failed.data["error"]
 
@@ -592,7 +605,7 @@ async def test_retry_rewinds_a_workflow_to_before_its_failure(store: Fixture) ->
     assert (snap.status, snap.error, snap.state) == (Status.PENDING, None, {"k": "v0"})
     claims, _ = await s.claim_tasks("w", 10, lease=5)
     assert [(c.id, c.attempt) for c in claims] == [(second, 2)]
-    assert await s.claim_workflows("w", 1, lease=5) == [wf]
+    assert ids_of(await s.claim_workflows("w", 1, lease=5)) == [wf]
     events = await s.read_events(wf, failed_at, 10)
     assert [e.type for e in events] == ["RETRY_REQUESTED", "TASK_STARTED", "WORKFLOW_STARTED"]
     assert [e.seq for e in events] == [failed_at + 1, failed_at + 2, failed_at + 3]

@@ -11,7 +11,7 @@ import pytest
 
 from runstream.store import open_store
 from tests.conftest import sqlite_url
-from tests.store.conftest import Recorder, new_task, new_workflow
+from tests.store.conftest import Recorder, ids_of, new_task, new_workflow
 
 
 @pytest.mark.parametrize("through", ["the file", "a symlink"])
@@ -57,7 +57,7 @@ async def test_reopening_the_file_reclaims_every_lease_at_once(tmp_path: Path) -
     task_id = await new_task(first, retries=0)
     workflow_id = await new_workflow(first)
     assert len((await first.claim_tasks("crashed", 1, lease=300))[0]) == 1
-    assert await first.claim_workflows("crashed", 1, lease=300) == [workflow_id]
+    assert ids_of(await first.claim_workflows("crashed", 1, lease=300)) == [workflow_id]
     await first.close()  # as a kill -9 would leave it: the leases still run for 5 minutes
 
     again = open_store(url)
@@ -68,6 +68,6 @@ async def test_reopening_the_file_reclaims_every_lease_at_once(tmp_path: Path) -
         assert len(failed) == 1 and failed[0].data["workerLost"] is True
         claims, _ = await again.claim_tasks("next", 1, lease=5)
         assert [(c.id, c.attempt) for c in claims] == [(task_id, 2)]
-        assert await again.claim_workflows("next", 1, lease=5) == [workflow_id]
+        assert ids_of(await again.claim_workflows("next", 1, lease=5)) == [workflow_id]
     finally:
         await again.close()

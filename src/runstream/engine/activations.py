@@ -28,6 +28,7 @@ from runstream.store.base import (
     Activation,
     Command,
     History,
+    Leased,
     Outcome,
     StepRecord,
     Store,
@@ -58,9 +59,9 @@ class ActivationRunner:
         self._poll = poll_interval
         self._slots = concurrency
         self._active: dict[str, asyncio.Task[None]] = {}
-        self._again: set[str] = set()
-        self._stopping = False
+        self._again: dict[str, Leased] = {}
         """Leased again while still activating: activate once more when that ends."""
+        self._stopping = False
         self._wake = Signal()
         self._cache: OrderedDict[str, WorkflowInstance] = OrderedDict()
         self._cache_size = cache_size
@@ -75,14 +76,14 @@ class ActivationRunner:
     def free_slots(self) -> int:
         return self._slots - len(self._active)
 
-    def adopt(self, execution_id: str) -> None:
+    def adopt(self, leased: Leased) -> None:
         """Activate a workflow this worker has leased (claimed, or leased to it in a task's
         completion). A lease is never dropped: if the previous activation has not finished
         yet (its done-callback is still queued), this one follows it."""
-        if execution_id in self._active:
-            self._again.add(execution_id)
+        if leased.execution_id in self._active:
+            self._again[leased.execution_id] = leased
         else:
-            self._start(execution_id)
+            self._start(leased)
 
     def wake(self) -> None:
         self._wake.set()
@@ -97,8 +98,8 @@ class ActivationRunner:
                 claimed = []
                 if free > 0 and not self.closing:
                     claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)
-                for execution_id in claimed:
-                    self.adopt(execution_id)
+                for leased in claimed:
+                    self.adopt(leased)
                 if free <= 0 or len(claimed) < free:
                     await self._wake.wait(self._poll)
         finally:
@@ -109,8 +110,9 @@ class ActivationRunner:
                 task.cancel()
             await asyncio.gather(heartbeat, *self._active.values(), return_exceptions=True)
 
-    def _start(self, execution_id: str) -> None:
-        task = asyncio.create_task(self._activate(execution_id), name=f"wf:{execution_id}")
+    def _start(self, leased: Leased) -> None:
+        execution_id = leased.execution_id
+        task = asyncio.create_task(self._activate(leased), name=f"wf:{execution_id}")
         self._active[execution_id] = task
         task.add_done_callback(functools.partial(self._done, execution_id))
 
@@ -126,22 +128,25 @@ class ActivationRunner:
     def _done(self, execution_id: str, task: asyncio.Task[None]) -> None:
         if self._active.get(execution_id) is task:
             del self._active[execution_id]
-            if execution_id in self._again:
-                self._again.discard(execution_id)
+            again = self._again.pop(execution_id, None)
+            if again is not None:
                 if not self._stopping:
-                    self._start(execution_id)
+                    self._start(again)
             elif len(self._active) == self._slots - 1:  # was full: claims may have waited
                 self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("activation failed", exc_info=task.exception())
 
-    async def _activate(self, execution_id: str) -> None:
-        history = await self._store.load_history(execution_id)
+    async def _activate(self, leased: Leased) -> None:
+        history = leased.history or await self._store.load_history(leased.execution_id)
         started = time.perf_counter()
         with tracing.span(
             f"activate {history.kind}",
             parent=history.trace,
-            **{"runstream.execution_id": execution_id, "runstream.worker_id": self._worker_id},
+            **{
+                "runstream.execution_id": leased.execution_id,
+                "runstream.worker_id": self._worker_id,
+            },
         ):
             await self._advance(history)
         metrics.ACTIVATION_DURATION.observe(time.perf_counter() - started)
@@ -149,6 +154,11 @@ class ActivationRunner:
     async def _advance(self, history: History) -> None:
         """Bring the workflow's code up to date with its history, then commit what it did."""
         execution_id = history.execution_id
+        inst = self._cache.pop(execution_id, None)
+        if not history.complete and (inst is None or not _current(inst, history)):
+            # Only the newest steps came with the lease: they fit an instance that ran the
+            # batch before them, which this worker no longer holds.
+            history = await self._store.load_history(execution_id)
         try:
             wf = self._app.get_workflow(history.kind)
         except UnknownKind as err:
@@ -161,11 +171,12 @@ class ActivationRunner:
                 )
             )
             return
-        inst = self._cache.pop(execution_id, None)
-        if inst is None or inst.batch != history.last_batch or inst.retries != history.retries:
+        if inst is None or not _current(inst, history):
             inst = self._replay(wf, history)
-        else:
+        elif history.complete:
             inst.history = {s.step: s for s in history.steps}
+        else:
+            inst.history.update((s.step, s) for s in history.steps)
         fresh = [s for s in history.steps if s.status != "pending" and s.batch is None]
         cancel = history.cancel_requested and history.cancel_batch is None
         while True:
@@ -250,6 +261,12 @@ class ActivationRunner:
         self._cache[execution_id] = inst
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+
+
+def _current(inst: WorkflowInstance, history: History) -> bool:
+    """Whether a cached instance has run exactly the history's recorded batches (a manual
+    retry rewrites history behind it even when the batch number matches)."""
+    return inst.batch == history.last_batch and inst.retries == history.retries
 
 
 async def _call(wf: WorkflowDef, ctx: WorkflowContext, arg: Any) -> Any:

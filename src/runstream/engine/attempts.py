@@ -23,7 +23,7 @@ from runstream.observability import metrics, tracing
 from runstream.sdk.context import TaskContext
 from runstream.sdk.inbox import Inbox, Subscribe
 from runstream.sdk.registry import App, TaskDef
-from runstream.store.base import Store, TaskClaim
+from runstream.store.base import Leased, Store, TaskClaim
 
 log = logging.getLogger("runstream.worker")
 
@@ -49,7 +49,7 @@ class AttemptRunner:
         lease: float,
         poll_interval: float,
         workflow_slots: Callable[[], int],
-        hand_workflow: Callable[[str], None],
+        hand_workflow: Callable[[Leased], None],
         subscribe: Subscribe,
     ) -> None:
         self._app = app

@@ -146,7 +146,7 @@ class Engine:
             lease=self._lease,
             poll_interval=self._poll,
             workflow_slots=lambda: runner.free_slots,
-            hand_workflow=lambda execution_id: runner.adopt(execution_id),
+            hand_workflow=lambda leased: runner.adopt(leased),
             subscribe=self.hub.subscribe,
         )
         runner = ActivationRunner(

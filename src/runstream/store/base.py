@@ -98,6 +98,20 @@ class History:
     retries: int = 0
     """Manual retries so far: a retry rewrites history, so an instance cached before it is
     stale even when its batch number matches."""
+    complete: bool = True
+    """False: ``steps`` holds only the steps resolved since batch ``last_batch`` (what a
+    worker still holding the code of that batch in memory feeds next)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Leased:
+    """A workflow leased to a worker for an activation."""
+
+    execution_id: str
+    history: History | None = None
+    """What the leasing transaction knew of the history, so the activation need not read
+    it: all of it for a workflow that never ran, or the steps resolved since its last
+    activation (``complete`` false). None: the activation reads it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +350,7 @@ class Store(ABC):
 
     # -- workflow activations ------------------------------------------------------------
     @abstractmethod
-    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[str]:
+    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[Leased]:
         """Lease up to ``limit`` workflows that need an activation (something they wait on
         happened, or a previous lease expired), emitting ``WORKFLOW_STARTED`` or
         ``WORKFLOW_RESUMED`` as their status changes to RUNNING."""
@@ -386,12 +400,12 @@ class Store(ABC):
         events: Sequence[NewEvent] = (),
         resume_for: str | None = None,
         lease: float = 30.0,
-    ) -> str | None:
+    ) -> Leased | None:
         """Record an attempt's end after appending its buffered ``events``: completed (error
         None) or failed — retried with backoff while attempts remain and ``retryable``.
-        Wakes the owning workflow; with ``resume_for``, leases it to that worker in the
-        same transaction when it can run now and returns its id (None otherwise). Raises
-        ``LeaseLost`` for a stale attempt."""
+        Wakes the owning workflow when its step is resolved; with ``resume_for``, leases it
+        to that worker in the same transaction instead when it can run now, and returns the
+        lease (None otherwise). Raises ``LeaseLost`` for a stale attempt."""
 
     @abstractmethod
     async def expire_leases(self, recovery_limit: int = RECOVERY_LIMIT) -> None:

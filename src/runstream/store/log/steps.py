@@ -7,8 +7,8 @@ from typing import Any
 
 from runstream.model import EventType, Status
 from runstream.model.execution import TERMINAL
-from runstream.store.base import Outcome
-from runstream.store.log.tx import Row, Tx, encode
+from runstream.store.base import History, Outcome, StepRecord
+from runstream.store.log.tx import Row, Tx, decode, encode
 
 PARENT_CANCELLED = "parent cancelled"
 """The cancel reason of a child its parent cancelled (a retry of the parent reopens it)."""
@@ -41,6 +41,23 @@ def task_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def workflow_history(row: Row, steps: list[StepRecord], *, complete: bool = True) -> History:
+    """A workflow's history from its execution row and ``steps``."""
+    return History(
+        execution_id=row["id"],
+        kind=row["kind"],
+        input=decode(row["input"]),
+        last_batch=row["last_batch"],
+        cancel_requested=bool(row["cancel_requested"]),
+        cancel_reason=row["cancel_reason"],
+        cancel_batch=row["cancel_batch"],
+        retries=row["retries"],
+        steps=steps,
+        trace=row["trace"],
+        complete=complete,
+    )
+
+
 def resolve_step(
     tx: Tx,
     execution_id: str,
@@ -51,7 +68,8 @@ def resolve_step(
     *,
     wake: bool = True,
 ) -> bool:
-    """Give a pending step its outcome and wake the workflow; False if it was not pending."""
+    """Give a pending step its outcome and wake the workflow (not with ``wake`` false: the
+    caller leases it or makes it ready); False if it was not pending."""
     row = tx.one(
         "resolve_step",
         id=execution_id,
@@ -65,9 +83,7 @@ def resolve_step(
     tx.readied.add(execution_id)
     if row["timeout_id"]:
         tx.run("close_timer", id=row["timeout_id"], status="cancelled")
-    if not wake:  # the caller leases the workflow itself: nobody waits on the count
-        tx.run("make_ready", id=execution_id, now=tx.now)
-    elif tx.changed("make_ready", id=execution_id, now=tx.now):
+    if wake and tx.changed("make_ready", id=execution_id, now=tx.now):
         tx.wakes.add("workflows")
     return True
 
@@ -190,15 +206,15 @@ def end_workflow(tx: Tx, row: Row, outcome: Outcome) -> None:
 
 def lease_workflow(
     tx: Tx, execution_id: str, worker_id: str, lease: float, locked: Row | None = None
-) -> bool:
+) -> Row | None:
     """Lease a workflow for an activation (``WORKFLOW_STARTED`` or ``WORKFLOW_RESUMED`` as
-    its status turns RUNNING); False when it is finished or leased by someone else.
-    ``locked``: its row, already locked by this transaction."""
+    its status turns RUNNING); its row as it was before, or None when it is finished or
+    leased by someone else. ``locked``: its row, already locked by this transaction."""
     before = locked or tx.one("lock_execution", id=execution_id)
     if before is None or before["status"] in TERMINAL:
-        return False
+        return None
     if before["lease_owner"] is not None and before["lease_expires"] >= tx.now:
-        return False
+        return None
     tx.run(
         "lease_workflow",
         worker=worker_id,
@@ -230,4 +246,4 @@ def lease_workflow(
             EventType.WORKFLOW_RESUMED,
             workflow_data(before, "RUNNING", workerId=worker_id),
         )
-    return True
+    return before

@@ -12,6 +12,7 @@ from runstream.store.base import (
     Activation,
     Committed,
     History,
+    Leased,
     NewExecution,
     Store,
     StoreListener,
@@ -109,7 +110,7 @@ class LogStore(Store):
     def append_events(self, events: Sequence[NewEvent]) -> Awaitable[None]:
         return self._db.write(append, list(events))
 
-    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[str]:
+    async def claim_workflows(self, worker_id: str, limit: int, lease: float) -> list[Leased]:
         return await self._db.write(workflows.claim_workflows, worker_id, limit, lease)
 
     async def heartbeat_workflows(self, worker_id: str, ids: Sequence[str], lease: float) -> None:
@@ -143,7 +144,7 @@ class LogStore(Store):
         events: Sequence[NewEvent] = (),
         resume_for: str | None = None,
         lease: float = 30.0,
-    ) -> str | None:
+    ) -> Leased | None:
         return await self._db.write(
             tasks.finish_task,
             task_id,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from runstream.errors import LeaseLost
 from runstream.model import EventType, NewEvent, RetryPolicy
-from runstream.store.base import NewExecution, TaskClaim
-from runstream.store.log.steps import lease_workflow, resolve_step, task_data
+from runstream.store.base import History, Leased, NewExecution, StepRecord, TaskClaim
+from runstream.store.log.steps import (
+    lease_workflow,
+    resolve_step,
+    task_data,
+    workflow_history,
+)
 from runstream.store.log.tx import Row, Tx, decode, encode
 
 
@@ -163,7 +168,7 @@ def finish_task(
     events: Sequence[NewEvent],
     resume_for: str | None,
     lease: float,
-) -> str | None:
+) -> Leased | None:
     row = tx.one("lock_task", id=task_id)
     if (
         row is None
@@ -175,18 +180,30 @@ def finish_task(
     tx.append(events)
     wake = resume_for is None  # else the workflow is leased to resume_for right below
     if error is None:
-        _complete(tx, row, output, wake)
+        resolved = _complete(tx, row, output, wake)
     else:
-        fail_attempt(tx, row, error, retryable, wake)
+        resolved = fail_attempt(tx, row, error, retryable, wake)
     workflow_id = row["workflow_id"]
-    if resume_for and workflow_id:
-        if lease_workflow(tx, workflow_id, resume_for, lease):
-            return str(workflow_id)
+    if resume_for is None or resolved is None:
+        return None
+    before = lease_workflow(tx, workflow_id, resume_for, lease)
+    if before is not None:
+        return Leased(workflow_id, _since_last_batch(before, resolved))
+    if tx.changed("make_ready", id=workflow_id, now=tx.now):
         tx.wakes.add("workflows")
     return None
 
 
-def _complete(tx: Tx, row: Row, output: Any, wake: bool = True) -> None:
+def _since_last_batch(row: Row, resolved: StepRecord) -> History | None:
+    """The history of the workflow ``row`` since its last activation, when this
+    transaction knows it: nothing made the workflow ready since that activation released
+    it (every resolution does), so the step just resolved is all that is new."""
+    if row["ready_at"] is not None or row["last_batch"] < 0:
+        return None
+    return workflow_history(row, [resolved], complete=False)
+
+
+def _complete(tx: Tx, row: Row, output: Any, wake: bool = True) -> StepRecord | None:
     tx.emit(
         row["execution_id"],
         EventType.TASK_COMPLETED,
@@ -194,11 +211,14 @@ def _complete(tx: Tx, row: Row, output: Any, wake: bool = True) -> None:
         task_id=row["id"],
         attempt=row["attempt"],
     )
-    _end(tx, row, "COMPLETED", output, None, wake)
+    return _end(tx, row, "COMPLETED", output, None, wake)
 
 
-def fail_attempt(tx: Tx, row: Row, error: str, retryable: bool, wake: bool = True) -> None:
-    """End a failed attempt: schedule the next one with backoff, or fail the task for good."""
+def fail_attempt(
+    tx: Tx, row: Row, error: str, retryable: bool, wake: bool = True
+) -> StepRecord | None:
+    """End a failed attempt: schedule the next one with backoff, or fail the task for good
+    (the workflow step it resolves, if any)."""
     task_id, attempt = row["id"], row["attempt"]
     # A manual retry starts a fresh budget; attempts that lost their worker spent none.
     used = attempt - row["budget_from"] - row["recoveries"]
@@ -211,8 +231,7 @@ def fail_attempt(tx: Tx, row: Row, error: str, retryable: bool, wake: bool = Tru
         attempt=attempt,
     )
     if not will_retry:
-        _end(tx, row, "FAILED", None, error, wake)
-        return
+        return _end(tx, row, "FAILED", None, error, wake)
     policy = RetryPolicy.from_json(decode(row["retry_policy"]))
     tx.run(
         "update_task",
@@ -224,11 +243,14 @@ def fail_attempt(tx: Tx, row: Row, error: str, retryable: bool, wake: bool = Tru
         now=tx.now,
     )
     tx.wakes.add("tasks")
+    return None
 
 
-def _end(tx: Tx, row: Row, status: str, output: Any, error: str | None, wake: bool) -> None:
-    """Record a task's end and hand it to its workflow step, or end its standalone
-    execution (after its terminal event, which the caller appended)."""
+def _end(
+    tx: Tx, row: Row, status: str, output: Any, error: str | None, wake: bool
+) -> StepRecord | None:
+    """Record a task's end and hand it to its workflow step (the step it resolved), or end
+    its standalone execution (after its terminal event, which the caller appended)."""
     tx.run(
         "update_task",
         id=row["id"],
@@ -238,10 +260,7 @@ def _end(tx: Tx, row: Row, status: str, output: Any, error: str | None, wake: bo
         available_at=tx.now,
         now=tx.now,
     )
-    if row["workflow_id"] is not None:
-        step_status = "done" if status == "COMPLETED" else "failed"
-        resolve_step(tx, row["workflow_id"], row["step"], step_status, output, error, wake=wake)
-    else:
+    if row["workflow_id"] is None:
         tx.run(
             "finish_execution",
             id=row["id"],
@@ -250,6 +269,20 @@ def _end(tx: Tx, row: Row, status: str, output: Any, error: str | None, wake: bo
             error=error,
             now=tx.now,
         )
+        return None
+    step_status: Literal["done", "failed"] = "done" if status == "COMPLETED" else "failed"
+    if not resolve_step(tx, row["workflow_id"], row["step"], step_status, output, error, wake=wake):
+        return None
+    return StepRecord(
+        step=row["step"],
+        kind="task",
+        name=row["kind"],
+        status=step_status,
+        result=decode(encode(output)),  # as a read of the step would give it
+        error=error,
+        batch=None,
+        ref=row["id"],
+    )
 
 
 def expire_task_leases(tx: Tx, recovery_limit: int, before: int) -> None:

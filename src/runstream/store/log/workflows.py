@@ -11,6 +11,7 @@ from runstream.store.base import (
     Command,
     Committed,
     History,
+    Leased,
     NewExecution,
     StepRecord,
 )
@@ -20,6 +21,7 @@ from runstream.store.log.steps import (
     lease_workflow,
     resolve_step,
     workflow_data,
+    workflow_history,
 )
 from runstream.store.log.tasks import create_task, started
 from runstream.store.log.tx import Row, Tx, decode, encode
@@ -47,11 +49,12 @@ def insert_workflow(tx: Tx, new: NewExecution) -> Row:
     return row
 
 
-def claim_workflows(tx: Tx, worker_id: str, limit: int, lease: float) -> list[str]:
+def claim_workflows(tx: Tx, worker_id: str, limit: int, lease: float) -> list[Leased]:
+    # A workflow that never ran has no steps: its row is its whole history.
     return [
-        row["id"]
+        Leased(row["id"], None if row["started"] else workflow_history(row, []))
         for row in tx.all("claimable_workflows", now=tx.now, limit=limit)
-        if lease_workflow(tx, row["id"], worker_id, lease, locked=row)
+        if lease_workflow(tx, row["id"], worker_id, lease, locked=row) is not None
     ]
 
 
@@ -81,18 +84,7 @@ def _step(row: Row) -> StepRecord:
 def load_history(tx: Tx, execution_id: str) -> History:
     row = tx.one("get_execution", id=execution_id)
     assert row is not None
-    return History(
-        execution_id=execution_id,
-        kind=row["kind"],
-        input=decode(row["input"]),
-        last_batch=row["last_batch"],
-        cancel_requested=bool(row["cancel_requested"]),
-        cancel_reason=row["cancel_reason"],
-        cancel_batch=row["cancel_batch"],
-        retries=row["retries"],
-        steps=[_step(s) for s in tx.all("steps_of", id=execution_id)],
-        trace=row["trace"],
-    )
+    return workflow_history(row, [_step(s) for s in tx.all("steps_of", id=execution_id)])
 
 
 def commit_activation(tx: Tx, act: Activation) -> Committed:
