@@ -8,7 +8,8 @@ import pytest
 
 from runstream.model import Event, ExecutionType, RetryPolicy, new_id
 from runstream.store import open_store
-from runstream.store.base import Leased, NewExecution, Store, Wake
+from runstream.store.base import Store, Wake
+from runstream.store.records import Leased, NewExecution
 
 
 class Recorder:

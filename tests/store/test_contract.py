@@ -8,14 +8,8 @@ import pytest
 
 from runstream.errors import ExecutionNotFound, InvalidState, LeaseLost
 from runstream.model import ExecutionType, NewEvent, RetryPolicy, Status, new_id
-from runstream.store.base import (
-    Activation,
-    Command,
-    Leased,
-    NewExecution,
-    Outcome,
-    Store,
-)
+from runstream.store.base import Store
+from runstream.store.records import Activation, Command, Leased, NewExecution, Outcome
 from tests.store.conftest import Recorder, ids_of, new_task, new_workflow
 
 Fixture = tuple[Store, Recorder]

@@ -7,7 +7,8 @@ import pytest
 
 from runstream.errors import InvalidState
 from runstream.model import EventType, ExecutionType, new_id
-from runstream.store.base import NewExecution, Store
+from runstream.store.base import Store
+from runstream.store.records import NewExecution
 from tests.store.conftest import Recorder
 
 

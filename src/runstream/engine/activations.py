@@ -24,15 +24,8 @@ from runstream.model import Status
 from runstream.observability import metrics, tracing
 from runstream.sdk.context import WorkflowContext
 from runstream.sdk.registry import App, WorkflowDef
-from runstream.store.base import (
-    Activation,
-    Command,
-    History,
-    Leased,
-    Outcome,
-    StepRecord,
-    Store,
-)
+from runstream.store.base import Store
+from runstream.store.records import Activation, Command, History, Leased, Outcome, StepRecord
 
 log = logging.getLogger("runstream.runner")
 

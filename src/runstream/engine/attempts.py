@@ -23,7 +23,8 @@ from runstream.observability import metrics, tracing
 from runstream.sdk.context import TaskContext
 from runstream.sdk.inbox import Inbox, Subscribe
 from runstream.sdk.registry import App, TaskDef
-from runstream.store.base import Leased, Store, TaskClaim
+from runstream.store.base import Store
+from runstream.store.records import Leased, TaskClaim
 
 log = logging.getLogger("runstream.worker")
 

@@ -23,7 +23,8 @@ from runstream.model.json import check
 from runstream.observability import tracing
 from runstream.sdk.registry import App
 from runstream.store import Store, open_store
-from runstream.store.base import RECOVERY_LIMIT, NewExecution, Wake
+from runstream.store.base import RECOVERY_LIMIT, Wake
+from runstream.store.records import NewExecution
 from runstream.streaming.consolidated import consolidated
 from runstream.streaming.hub import Hub
 

@@ -25,7 +25,7 @@ from runstream.errors import (
     TaskFailed,
 )
 from runstream.model import Status
-from runstream.store.base import Command, History, Outcome, StepRecord
+from runstream.store.records import Command, History, Outcome, StepRecord
 
 SUSPEND_TYPES = {
     "task": "task",

@@ -12,7 +12,7 @@ from runstream.model import EventType, NewEvent, new_id
 from runstream.model.events import LIFECYCLE
 from runstream.sdk.inbox import Inbox
 from runstream.sdk.registry import App
-from runstream.store.base import Command, StepRecord
+from runstream.store.records import Command, StepRecord
 
 T = TypeVar("T")
 

@@ -8,12 +8,12 @@ from runstream.errors import ExecutionNotFound, InvalidState
 from runstream.model import ExecutionType, Snapshot
 from runstream.model.events import EventType
 from runstream.model.execution import TERMINAL
-from runstream.store.base import NewExecution
 from runstream.store.log.reads import created_snapshot
 from runstream.store.log.steps import request_cancel, resolve_step
 from runstream.store.log.tasks import insert_standalone
 from runstream.store.log.tx import Row, Tx, decode, encode
 from runstream.store.log.workflows import insert_workflow
+from runstream.store.records import NewExecution
 
 INPUT_OPEN = 1
 """``executions.input_open`` of a task that takes messages now (0: it never does)."""

@@ -16,8 +16,8 @@ from runstream.model import (
     TaskInfo,
 )
 from runstream.observability.metrics import StoreFigures
-from runstream.store.base import NewExecution
 from runstream.store.log.tx import Row, Tx, decode
+from runstream.store.records import NewExecution
 
 
 def execution_row(tx: Tx, execution_id: str) -> Row:

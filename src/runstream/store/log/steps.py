@@ -7,8 +7,8 @@ from typing import Any
 
 from runstream.model import EventType, Status
 from runstream.model.execution import TERMINAL
-from runstream.store.base import History, Outcome, StepRecord
 from runstream.store.log.tx import Row, Tx, decode, encode
+from runstream.store.records import History, Outcome, StepRecord
 
 PARENT_CANCELLED = "parent cancelled"
 """The cancel reason of a child its parent cancelled (a retry of the parent reopens it)."""

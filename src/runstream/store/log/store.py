@@ -7,20 +7,11 @@ from typing import Any
 
 from runstream.model import ApiKey, Event, ExecutionType, NewEvent, Snapshot, Status, new_id
 from runstream.observability.metrics import StoreFigures
-from runstream.store.base import (
-    RECOVERY_LIMIT,
-    Activation,
-    Committed,
-    History,
-    Leased,
-    NewExecution,
-    Store,
-    StoreListener,
-    TaskClaim,
-)
+from runstream.store.base import RECOVERY_LIMIT, Store, StoreListener
 from runstream.store.log import executions, keys, reads, retries, tasks, workflows
 from runstream.store.log.database import Backend, Database
 from runstream.store.log.tx import Tx, append
+from runstream.store.records import Activation, Committed, History, Leased, NewExecution, TaskClaim
 
 
 class LogStore(Store):

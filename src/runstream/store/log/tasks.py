@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from runstream.errors import LeaseLost
 from runstream.model import EventType, NewEvent, RetryPolicy
-from runstream.store.base import History, Leased, NewExecution, StepRecord, TaskClaim
 from runstream.store.log.steps import (
     lease_workflow,
     resolve_step,
@@ -15,6 +14,7 @@ from runstream.store.log.steps import (
     workflow_history,
 )
 from runstream.store.log.tx import Row, Tx, decode, encode
+from runstream.store.records import History, Leased, NewExecution, StepRecord, TaskClaim
 
 
 def create_task(

@@ -6,15 +6,6 @@ from typing import Any
 
 from runstream.errors import LeaseLost
 from runstream.model import EventType, ExecutionType
-from runstream.store.base import (
-    Activation,
-    Command,
-    Committed,
-    History,
-    Leased,
-    NewExecution,
-    StepRecord,
-)
 from runstream.store.log.steps import (
     cancel_resources,
     end_workflow,
@@ -25,6 +16,15 @@ from runstream.store.log.steps import (
 )
 from runstream.store.log.tasks import create_task, started
 from runstream.store.log.tx import Row, Tx, decode, encode
+from runstream.store.records import (
+    Activation,
+    Command,
+    Committed,
+    History,
+    Leased,
+    NewExecution,
+    StepRecord,
+)
 
 
 def insert_workflow(tx: Tx, new: NewExecution) -> Row:
