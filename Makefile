@@ -30,8 +30,9 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# Two test processes (pytest-xdist): the suite mostly waits on servers and subprocesses.
 unit: $(STAMP) $(NODE_EXAMPLES) chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # The docs site (MkDocs Material) in site/; strict: a broken link or a missing page fails.
 docs: $(STAMP)

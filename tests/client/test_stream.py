@@ -93,7 +93,10 @@ async def test_resume_with_a_filter_across_closes(serve: Serve) -> None:
     assert stream.reconnects >= 2
     assert {e.type for e in events} == {"token"}
     assert [e.id for e in events] == [str(e.seq) for e in stored if e.type == "token"]
-    assert stream.last_event_id == str(stored[-1].seq)
+    # The end of the log comes as an id frame past the filtered events, unless a close cut
+    # the stream just before it: then the reconnect finds nothing left that matches (204)
+    # and the client keeps its last token's id.
+    assert stream.last_event_id in (str(stored[-1].seq), events[-1].id)
 
 
 async def test_consolidated_resume_has_no_gap_or_duplicate(serve: Serve) -> None:
