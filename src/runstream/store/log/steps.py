@@ -7,7 +7,7 @@ from typing import Any
 
 from runstream.model import EventType, Status
 from runstream.model.execution import TERMINAL
-from runstream.store.log.tx import Row, Tx, decode, encode
+from runstream.store.log.tx import Fields, Row, Tx, decode, encode
 from runstream.store.records import History, Outcome, StepRecord
 
 PARENT_CANCELLED = "parent cancelled"
@@ -27,7 +27,7 @@ def workflow_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def task_data(row: Row, status: str, **extra: Any) -> dict[str, Any]:
+def task_data(row: Fields, status: str, **extra: Any) -> dict[str, Any]:
     """Seed 003's task data fields."""
     return {
         "id": row["id"],

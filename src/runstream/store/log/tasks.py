@@ -13,7 +13,7 @@ from runstream.store.log.steps import (
     task_data,
     workflow_history,
 )
-from runstream.store.log.tx import Row, Tx, decode, encode
+from runstream.store.log.tx import Fields, Row, Tx, decode, encode
 from runstream.store.records import History, Leased, NewExecution, StepRecord, TaskClaim
 
 
@@ -30,29 +30,32 @@ def create_task(
     max_recoveries: int | None,
     retry_policy: RetryPolicy | None,
     timeout: float | None,
+    trace: str | None,
     lease_to: str | None = None,
     lease: float = 0.0,
-) -> Row:
+) -> dict[str, Any]:
     """Insert a pending task and log ``TASK_CREATED`` in the log it reports to; the row as
-    inserted. With ``lease_to``, its first attempt is leased to that worker in the same
-    statement (the caller logs ``TASK_STARTED`` with ``started``)."""
-    task = tx.one(
-        "insert_task",
-        id=task_id,
-        execution_id=execution_id,
-        workflow_id=workflow_id,
-        step=step,
-        kind=kind,
-        input=encode(input),
-        max_retries=max_retries,
-        max_recoveries=max_recoveries,
-        retry_policy=encode(retry_policy.to_json() if retry_policy else None),
-        timeout=timeout,
-        now=tx.now,
-        worker=lease_to,
-        expires=None if lease_to is None else tx.now + int(lease * 1000),
-    )
-    assert task is not None
+    inserted (nothing is read back: every column is known here). With ``lease_to``, its
+    first attempt is leased to that worker in the same statement (the caller logs
+    ``TASK_STARTED`` with ``started``)."""
+    task: dict[str, Any] = {
+        "id": task_id,
+        "execution_id": execution_id,
+        "workflow_id": workflow_id,
+        "step": step,
+        "kind": kind,
+        "input": encode(input),
+        "status": "PENDING" if lease_to is None else "RUNNING",
+        "max_retries": max_retries,
+        "max_recoveries": max_recoveries,
+        "retry_policy": encode(retry_policy.to_json() if retry_policy else None),
+        "timeout": timeout,
+        "trace": trace,
+        "attempt": 0 if lease_to is None else 1,
+        "lease_owner": lease_to,
+        "lease_expires": None if lease_to is None else tx.now + int(lease * 1000),
+    }
+    tx.run("insert_task", now=tx.now, **task)
     tx.emit(
         execution_id,
         EventType.TASK_CREATED,
@@ -90,6 +93,7 @@ def insert_standalone(tx: Tx, new: NewExecution) -> Row:
         max_recoveries=new.max_recoveries,
         retry_policy=new.retry_policy,
         timeout=new.timeout,
+        trace=new.trace,
     )
     tx.wakes.add("tasks")
     assert row is not None
@@ -108,7 +112,7 @@ def lease_task(tx: Tx, task_id: str, worker_id: str, lease: float) -> TaskClaim 
     return started(tx, row)
 
 
-def started(tx: Tx, row: Row) -> TaskClaim:
+def started(tx: Tx, row: Fields) -> TaskClaim:
     """Log ``TASK_STARTED`` for the attempt ``row`` (a task just leased); its claim."""
     tx.emit(
         row["execution_id"],

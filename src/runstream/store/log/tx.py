@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any, Protocol
 
@@ -29,6 +29,10 @@ class Row(Protocol):
     def __iter__(self) -> Any: ...
 
     def __len__(self) -> int: ...
+
+
+Fields = Row | Mapping[str, Any]
+"""A row read back, or the columns a transition just wrote (nothing read back)."""
 
 
 def load_queries(package: str, filename: str) -> dict[str, str]:

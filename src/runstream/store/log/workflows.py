@@ -15,7 +15,7 @@ from runstream.store.log.steps import (
     workflow_history,
 )
 from runstream.store.log.tasks import create_task, started
-from runstream.store.log.tx import Row, Tx, decode, encode
+from runstream.store.log.tx import Fields, Row, Tx, decode, encode
 from runstream.store.records import (
     Activation,
     Command,
@@ -102,9 +102,9 @@ def commit_activation(tx: Tx, act: Activation) -> Committed:
     # New tasks start on this worker in the same statement, up to its free slots (not when
     # the workflow ends: they are cancelled with it).
     claim = act.claim_tasks if act.outcome is None else 0
-    leased: list[Row] = []
+    leased: list[Fields] = []
     for command in act.commands:
-        _apply(tx, act, command, leased if len(leased) < claim else None)
+        _apply(tx, act, command, row["trace"], leased if len(leased) < claim else None)
     if row["queued_messages"]:
         _deliver_messages(tx, execution_id)
     # Nothing above changed what is read from it below (the row is ours until the commit).
@@ -152,7 +152,9 @@ def commit_activation(tx: Tx, act: Activation) -> Committed:
     return Committed(ready, claims)
 
 
-def _apply(tx: Tx, act: Activation, cmd: Command, leased: list[Row] | None) -> None:
+def _apply(
+    tx: Tx, act: Activation, cmd: Command, trace: str | None, leased: list[Fields] | None
+) -> None:
     """Record one command of an activation with its event; a new task is leased to the
     activation's worker when ``leased`` (where its row goes) is given."""
     execution_id, batch = act.execution_id, act.batch
@@ -185,6 +187,7 @@ def _apply(tx: Tx, act: Activation, cmd: Command, leased: list[Row] | None) -> N
                 max_recoveries=cmd.max_recoveries,
                 retry_policy=cmd.retry_policy,
                 timeout=cmd.timeout,
+                trace=trace,
                 lease_to=None if leased is None else act.worker_id,
                 lease=act.lease,
             )

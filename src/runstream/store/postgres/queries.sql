@@ -191,17 +191,13 @@ WHERE execution_id = %(id)s AND kind = 'promise' AND name = %(name)s AND status 
 ORDER BY step;
 
 -- name: insert_task
--- Leased to the worker at once when one is given.
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
                    retry_policy, timeout, available_at, created_at, updated_at, max_recoveries,
                    trace, attempt, lease_owner, lease_expires)
-VALUES (%(id)s, %(execution_id)s, %(workflow_id)s, %(step)s, %(kind)s, %(input)s,
-        CASE WHEN %(worker)s::text IS NULL THEN 'PENDING' ELSE 'RUNNING' END,
+VALUES (%(id)s, %(execution_id)s, %(workflow_id)s, %(step)s, %(kind)s, %(input)s, %(status)s,
         %(max_retries)s, %(retry_policy)s, %(timeout)s, %(now)s, %(now)s, %(now)s,
-        %(max_recoveries)s::integer,
-        (SELECT trace FROM executions WHERE id = %(execution_id)s),
-        CASE WHEN %(worker)s::text IS NULL THEN 0 ELSE 1 END, %(worker)s, %(expires)s::bigint)
-RETURNING *;
+        %(max_recoveries)s::integer, %(trace)s, %(attempt)s, %(lease_owner)s,
+        %(lease_expires)s::bigint);
 
 -- name: get_task
 SELECT * FROM tasks WHERE id = %(id)s;

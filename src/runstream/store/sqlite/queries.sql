@@ -152,16 +152,12 @@ WHERE execution_id = :id AND kind = 'promise' AND name = :name AND status = 'pen
 ORDER BY step;
 
 -- name: insert_task
--- Leased to the worker at once when one is given.
 INSERT INTO tasks (id, execution_id, workflow_id, step, kind, input, status, max_retries,
                    retry_policy, timeout, available_at, created_at, updated_at, max_recoveries,
                    trace, attempt, lease_owner, lease_expires)
-VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input,
-        CASE WHEN :worker IS NULL THEN 'PENDING' ELSE 'RUNNING' END, :max_retries,
-        :retry_policy, :timeout, :now, :now, :now, :max_recoveries,
-        (SELECT trace FROM executions WHERE id = :execution_id),
-        CASE WHEN :worker IS NULL THEN 0 ELSE 1 END, :worker, :expires)
-RETURNING *;
+VALUES (:id, :execution_id, :workflow_id, :step, :kind, :input, :status, :max_retries,
+        :retry_policy, :timeout, :now, :now, :now, :max_recoveries, :trace, :attempt,
+        :lease_owner, :lease_expires);
 
 -- name: get_task
 SELECT * FROM tasks WHERE id = :id;
