@@ -327,6 +327,41 @@ async def test_commit_can_start_the_new_tasks_on_its_worker(store: Fixture) -> N
     assert started == [(ids[0], "w"), (ids[1], "w"), (ids[2], "other")]
 
 
+async def test_a_completion_for_a_workflow_leased_meanwhile_makes_it_ready(
+    store: Fixture,
+) -> None:
+    """Two parallel tasks: the first completion leases the workflow; the second finds it
+    leased, so it makes it ready, and the activation holding the lease is handed its step
+    when it commits (it would otherwise release the workflow and never see the step)."""
+    s, rec = store
+    wf = await new_workflow(s)
+    await s.claim_workflows("w", 1, lease=5)
+    first, second = new_id(), new_id()
+    committed = await s.commit_activation(
+        Activation(
+            wf,
+            "w",
+            batch=0,
+            commands=[
+                Command("task", 1, "work", None, first),
+                Command("task", 2, "work", None, second),
+            ],
+            suspend_type="task",
+            claim_tasks=2,
+        )
+    )
+    assert [c.id for c in committed.claims] == [first, second]
+    resumed = await s.finish_task(first, 1, "w", output="one", resume_for="w")
+    assert resumed is not None and resumed.history is not None
+    assert [st.step for st in resumed.history.steps] == [1]
+    rec.wakes.clear()
+    assert await s.finish_task(second, 1, "w", output="two", resume_for="w") is None
+    assert "workflows" in rec.woken
+    committed = await s.commit_activation(Activation(wf, "w", batch=1, fed=[1]))
+    assert [(st.step, st.result) for st in committed.ready] == [(2, "two")]
+    assert (await s.get_snapshot(wf)).status == Status.RUNNING  # the lease was kept
+
+
 async def test_expired_workflow_lease_is_claimable_again(store: Fixture) -> None:
     s, _ = store
     wf = await new_workflow(s)
