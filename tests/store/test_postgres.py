@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,6 +17,7 @@ from runstream.store.hints import CHANNEL, decode_hints
 from runstream.store.postgres import SCHEMA_VERSION, PostgresBackend
 from tests.conftest import pg_url
 from tests.store.conftest import Recorder, new_task, new_workflow
+from tests.store.test_group_commit import database, in_one_group, insert_twice, note
 
 
 @pytest.fixture
@@ -148,3 +150,31 @@ async def test_a_quiet_store_sends_no_notify(pg_database: str) -> None:
                 await store.close()
     finally:
         await listener.close()
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["pipelined", "careful"])
+async def test_a_commit_whose_announcement_fails_stays_committed_once(
+    pg_database: str, careful: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ``NOTIFY`` follows the ``COMMIT`` as a transaction of its own, so PostgreSQL
+    refusing it (here: a payload over 8000 bytes) must neither fail nor repeat the commit.
+    A careful run (after an operation failed in the optimistic one) announces the same way."""
+    store = open_store(pg_database)
+    await store.open(Recorder())
+    try:
+        wf, other = await new_workflow(store), await new_workflow(store)
+        backend = store._backend  # type: ignore[attr-defined]
+        backend.origin = "o" * 8100  # every payload now exceeds PostgreSQL's limit
+        writes: list[tuple[Any, ...]] = [(note, wf, "one"), (note, wf, "two")]
+        if careful:  # refused by the database: the group runs again, carefully
+            writes.insert(1, (insert_twice, other))
+        results = await in_one_group(database(store), *writes)
+        backend.origin = store.origin
+        await store.append_events([NewEvent(wf, "data", {"text": "three"})])
+        events = await store.read_events(wf, 0, 100)
+    finally:
+        await store.close()
+    assert [r for r in results if isinstance(r, Exception)] == ([results[1]] if careful else [])
+    assert [e.data["text"] for e in events if e.type == "data"] == ["one", "two", "three"]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert "a commit went unannounced" in caplog.text

@@ -10,13 +10,14 @@ transaction (``runstream.store.hints``), which the bus of every process listens 
 from __future__ import annotations
 
 import contextlib
+import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import pq, sql
+from psycopg import pq
 
 from runstream.errors import StoreError
 from runstream.model import Event, NewEvent
@@ -31,6 +32,7 @@ _MIGRATION_LOCK = zlib.crc32(b"runstream schema")
 """Advisory lock key: processes starting at once on an empty database migrate one by one."""
 _READERS = 4
 _LOCK_TIMEOUT_MS = 200
+log = logging.getLogger("runstream.store")
 _CLOCK = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 
@@ -183,6 +185,8 @@ class PostgresBackend(Backend):
         """NOTIFY each commit's hints on ``CHANNEL`` (off when another bus carries them)."""
         self.origin = ""
         """The store instance the hints name."""
+        self._committed: psycopg.Cursor[Any] | None = None
+        """The ``COMMIT`` of the writer's current pipelined group, once sent."""
 
     def connect(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] = psycopg.connect(
@@ -219,11 +223,6 @@ class PostgresBackend(Backend):
     def tx(self, conn: psycopg.Connection[Any], now: int, pipeline: Any = None) -> PostgresTx:
         return PostgresTx(conn, self.queries, now, pipeline)
 
-    def pipeline(
-        self, conn: psycopg.Connection[Any]
-    ) -> contextlib.AbstractContextManager[psycopg.Pipeline]:
-        return conn.pipeline()
-
     def clock(self, conn: psycopg.Connection[Any]) -> int:
         """The database's clock, so every process stamps rows and leases alike."""
         row = conn.execute(_CLOCK).fetchone()
@@ -253,23 +252,48 @@ class PostgresBackend(Backend):
             | pg_errors.LockNotAvailable,
         )
 
+    def pipeline(
+        self, conn: psycopg.Connection[Any]
+    ) -> contextlib.AbstractContextManager[psycopg.Pipeline]:
+        return self._pipelined_group(conn)
+
+    @contextlib.contextmanager
+    def _pipelined_group(self, conn: psycopg.Connection[Any]) -> Iterator[psycopg.Pipeline]:
+        """A group's pipeline. An error that comes back after its ``COMMIT`` succeeded is
+        the announcement's: the group is committed and must not run again."""
+        self._committed = None
+        try:
+            with conn.pipeline() as pipe:
+                yield pipe
+        except psycopg.Error as exc:
+            done = self._committed.pgresult if self._committed is not None else None
+            if done is None or done.status != pq.ExecStatus.COMMAND_OK:
+                raise
+            log.warning("a commit went unannounced (%s); other processes poll for it", exc)
+
     def commit(self, conn: psycopg.Connection[Any], events: list[Event], wakes: set[Wake]) -> None:
-        """Announce the commit to every listening process in the transaction (delivered if
-        and only if the commit happens), in the same round trip as the ``COMMIT``."""
+        """Commit, then announce the commit to every listening process, in the same round
+        trip but as a transaction of its own: a ``NOTIFY`` inside the committing
+        transaction would hold PostgreSQL's cluster-wide notification lock through the WAL
+        flush, so the commits of every process would wait for each other's disk writes.
+        Nothing uncommitted is ever announced (an aborted pipeline runs nothing after its
+        error); a commit whose announcement is lost is found by polling."""
         payloads: list[str] = []
         if self.announce and (events or wakes):
             payloads = encode_hints(self.origin, _positions(events), wakes, events)
-        if _pipelined(conn):  # one round trip: the pipeline syncs at its end
-            for payload in payloads:
-                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-            conn.execute("COMMIT")
+        announce = "SELECT " + ", ".join(["pg_notify(%s, %s)"] * len(payloads))
+        params = [value for payload in payloads for value in (CHANNEL, payload)]
+        if _pipelined(conn):  # the pipeline syncs at its end: one round trip for both
+            self._committed = conn.execute("COMMIT")
+            if payloads:
+                conn.execute(announce, params)
             return
-        # Hints are ids, digits, letters and spaces: safe as literals.
-        statements = [
-            sql.SQL("SELECT pg_notify({}, {})").format(sql.Literal(CHANNEL), sql.Literal(payload))
-            for payload in payloads
-        ]
-        conn.execute(sql.SQL("; ").join([*statements, sql.SQL("COMMIT")]))
+        conn.execute("COMMIT")  # a careful run: one statement at a time
+        if payloads:
+            try:
+                conn.execute(announce, params)
+            except psycopg.Error as exc:
+                log.warning("a commit went unannounced (%s); other processes poll for it", exc)
 
     def reset(self, conn: psycopg.Connection[Any]) -> bool:
         if conn.closed:
