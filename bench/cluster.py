@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import psycopg
@@ -57,15 +57,25 @@ async def _spawn(directory: Path, name: str, args: list[str], env: dict[str, str
     return Server(process, 0, directory)
 
 
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """The URL of a new, empty database, dropped afterwards."""
+    name = f"runstream_bench_{uuid.uuid4().hex[:12]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    if ASYNC_COMMIT:
+        _admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    try:
+        yield ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextlib.asynccontextmanager
 async def cluster(workers: int, env: Mapping[str, str] | None = None) -> AsyncIterator[Server]:
     """An API process (no worker) and ``workers`` worker processes on a new database; the
     API's ``Server`` (its log is ``server.log``, the workers' ``worker-N.log``)."""
-    name = f"runstream_bench_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(_admin, f'CREATE DATABASE "{name}"')
-    if ASYNC_COMMIT:
-        await asyncio.to_thread(_admin, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    store = ADMIN.rsplit("/", 1)[0] + "/" + name
+    database = fresh_database()
+    store = await asyncio.to_thread(database.__enter__)
     processes: list[Server] = []
     try:
         with tempfile.TemporaryDirectory(prefix="runstream-bench-") as tmp:
@@ -89,4 +99,4 @@ async def cluster(workers: int, env: Mapping[str, str] | None = None) -> AsyncIt
             yield api
     finally:
         await asyncio.gather(*(stop(p) for p in processes))
-        await asyncio.to_thread(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await asyncio.to_thread(database.__exit__, None, None, None)

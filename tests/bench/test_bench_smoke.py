@@ -69,3 +69,20 @@ def test_quick_latency_and_throughput(tmp_path: Path) -> None:
     assert 0 < figures["sequential20"]["seconds"] < 60
     assert figures["start_to_result"]["count"] == 5
     assert 0 < figures["start_to_result"]["p50_ms"] <= figures["start_to_result"]["p95_ms"]
+
+
+@pytest.mark.timeout(60)
+def test_notify_commits_prints_both_rates() -> None:
+    script = str(ROOT / "bench" / "notify_commits.py")
+    done = subprocess.run(
+        [sys.executable, script, "--processes", "2", "--seconds", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["processes"] == 2
+    rates = figures["commits_per_s"]
+    assert rates["notify_inside"] > 0 and rates["notify_after"] > 0
+    assert figures["after_over_inside"] == round(rates["notify_after"] / rates["notify_inside"], 2)

@@ -1,7 +1,7 @@
 """PostgreSQL LISTEN: one connection per process hears every commit's ``NOTIFY``.
 
-The store sends the notifications itself, inside the committing transaction, so this bus
-only listens. A dropped connection is reopened; the gap is reported so the process looks
+The store sends the notifications itself, right after each commit, so this bus only
+listens. A dropped connection is reopened; the gap is reported so the process looks
 at everything it watches (a notification sent meanwhile is lost for good).
 """
 
@@ -46,7 +46,7 @@ class PostgresBus(Bus):
     def publish(
         self, positions: Mapping[str, int], wakes: frozenset[Wake], events: Sequence[Event] = ()
     ) -> None:
-        return None  # the store's NOTIFY, in the committing transaction, did it
+        return None  # the store's NOTIFY, sent with the commit, did it
 
     async def close(self) -> None:
         if self._task is not None:

@@ -3,8 +3,8 @@
 The transitions in ``store/log`` run here unchanged, on the shared writer thread: this
 module supplies connections, the dialect and the two ``.sql`` files. Many processes share
 one database: claims take rows with ``FOR UPDATE SKIP LOCKED``, every check-then-write
-locks its row first, and each commit announces what it changed with ``NOTIFY`` in the same
-transaction (``runstream.store.hints``), which the bus of every process listens to.
+locks its row first, and each commit is followed, in the same round trip, by a ``NOTIFY`` of
+what it changed (``runstream.store.hints``), which the bus of every process listens to.
 """
 
 from __future__ import annotations
