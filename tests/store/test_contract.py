@@ -49,7 +49,23 @@ async def test_create_answers_with_the_snapshot_a_read_would_give(
     s, _ = store
     new = NewExecution(new_id(), "acme", "flow", type, {"x": [1, 2]}, max_retries=3)
     created = await s.create_execution(new)
-    assert created == await s.get_snapshot(new.id)
+    assert created.snapshot == await s.get_snapshot(new.id)
+    assert created.leased is None
+
+
+async def test_a_workflow_created_leased_needs_no_claim(store: Fixture) -> None:
+    """The starting process's worker gets the new workflow in the creating transaction."""
+    s, rec = store
+    new = NewExecution(new_id(), "acme", "flow", ExecutionType.WORKFLOW, {"x": 1})
+    created = await s.create_execution(new, lease_to="here", lease=5)
+    assert created.snapshot.status == Status.PENDING  # as created, before its lease
+    assert created.leased == Leased(new.id, await s.load_history(new.id))
+    assert rec.types(new.id) == ["WORKFLOW_CREATED", "WORKFLOW_STARTED"]
+    assert rec.events[-1].data["workerId"] == "here"
+    assert "workflows" not in rec.woken  # nobody else needs to look
+    assert await s.claim_workflows("other", 10, lease=5) == []
+    snap = await s.get_snapshot(new.id)
+    assert (snap.status, snap.last_seq) == (Status.RUNNING, 2)
 
 
 async def test_unknown_execution_is_not_found(store: Fixture) -> None:

@@ -70,9 +70,13 @@ class ActivationRunner:
         return self._slots - len(self._active)
 
     def adopt(self, leased: Leased) -> None:
-        """Activate a workflow this worker has leased (claimed, or leased to it in a task's
-        completion). A lease is never dropped: if the previous activation has not finished
-        yet (its done-callback is still queued), this one follows it."""
+        """Activate a workflow this worker has leased (claimed, created for it, or leased to
+        it in a task's completion). A lease is never dropped: if the previous activation has
+        not finished yet (its done-callback is still queued), this one follows it; once the
+        runner has stopped, it is handed back with the abandoned ones."""
+        if self._stopping:
+            self.abandoned.append(leased.execution_id)
+            return
         if leased.execution_id in self._active:
             self._again[leased.execution_id] = leased
         else:

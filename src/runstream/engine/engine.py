@@ -243,6 +243,10 @@ class Engine:
         wf = self.app.get_workflow(workflow)
         check(input, "input")
         execution_id = new_id()
+        # With a free activation slot here, the new workflow is leased to this worker as it
+        # is created and activated at once: no claim, no wake-up.
+        runner = self._runner
+        here = runner is not None and runner.free_slots > 0 and not runner.closing
         created = await self.store.create_execution(
             NewExecution(
                 execution_id,
@@ -251,9 +255,13 @@ class Engine:
                 ExecutionType.WORKFLOW,
                 input,
                 trace=tracing.carrier(),
-            )
+            ),
+            lease_to=self.worker_id if here else None,
+            lease=self._lease,
         )
-        return ExecutionHandle(self, execution_id, created)
+        if runner is not None and created.leased is not None:
+            runner.adopt(created.leased)
+        return ExecutionHandle(self, execution_id, created.snapshot)
 
     async def start_task(
         self, task: str | Callable[..., Any], input: Any = None, *, org: str = "default"
@@ -277,7 +285,7 @@ class Engine:
                 accepts_messages=t.accepts_messages,
             )
         )
-        return ExecutionHandle(self, execution_id, created)
+        return ExecutionHandle(self, execution_id, created.snapshot)
 
     def handle(self, execution_id: str) -> ExecutionHandle:
         return ExecutionHandle(self, execution_id)

@@ -22,6 +22,7 @@ from runstream.observability.metrics import StoreFigures
 from runstream.store.records import (
     Activation,
     Committed,
+    Created,
     History,
     Leased,
     NewExecution,
@@ -70,9 +71,15 @@ class Store(ABC):
 
     # -- executions ----------------------------------------------------------------------
     @abstractmethod
-    async def create_execution(self, new: NewExecution) -> Snapshot:
+    async def create_execution(
+        self, new: NewExecution, *, lease_to: str | None = None, lease: float = 0.0
+    ) -> Created:
         """Create a workflow (``WORKFLOW_CREATED``, ready to activate) or a standalone task
-        (``TASK_CREATED`` in its own log, ready to claim); its snapshot as created."""
+        (``TASK_CREATED`` in its own log, ready to claim); its snapshot as created.
+
+        With ``lease_to``, a workflow is leased to that worker for ``lease`` seconds in the
+        same transaction (``WORKFLOW_STARTED``) and comes back in ``Created.leased``: the
+        process starting it activates it at once, with no claim and no wake-up."""
 
     @abstractmethod
     async def get_snapshot(self, execution_id: str) -> Snapshot:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from runstream.model import ExecutionType, RetryPolicy, Status
+from runstream.model import ExecutionType, RetryPolicy, Snapshot, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,16 @@ class Leased:
     """What the leasing transaction knew of the history, so the activation need not read
     it: all of it for a workflow that never ran, or the steps resolved since its last
     activation (``complete`` false). None: the activation reads it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What ``Store.create_execution`` made."""
+
+    snapshot: Snapshot
+    """The execution as created (what ``get_snapshot`` answered at that moment)."""
+    leased: Leased | None = None
+    """The new workflow, leased in the same transaction to the worker that asked for it."""
 
 
 @dataclass(frozen=True, slots=True)

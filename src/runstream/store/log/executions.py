@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from runstream.errors import ExecutionNotFound, InvalidState
-from runstream.model import ExecutionType, Snapshot
+from runstream.model import ExecutionType
 from runstream.model.events import EventType
 from runstream.model.execution import TERMINAL
 from runstream.store.log.reads import created_snapshot
-from runstream.store.log.steps import request_cancel, resolve_step
+from runstream.store.log.steps import lease_workflow, request_cancel, resolve_step, workflow_history
 from runstream.store.log.tasks import insert_standalone
 from runstream.store.log.tx import Row, Tx, decode, encode
 from runstream.store.log.workflows import insert_workflow
-from runstream.store.records import NewExecution
+from runstream.store.records import Created, Leased, NewExecution
 
 INPUT_OPEN = 1
 """``executions.input_open`` of a task that takes messages now (0: it never does)."""
@@ -21,13 +21,18 @@ INPUT_CLOSED = 2
 """``executions.input_open`` of a task whose session stopped taking messages."""
 
 
-def create_execution(tx: Tx, new: NewExecution) -> Snapshot:
+def create_execution(tx: Tx, new: NewExecution, lease_to: str | None, lease: float) -> Created:
     if new.type == ExecutionType.WORKFLOW:
-        return created_snapshot(insert_workflow(tx, new), new)
+        row = insert_workflow(tx, new, ready=lease_to is None)
+        if lease_to is None:
+            return Created(created_snapshot(row, new))
+        # Its row is its whole history: the activation needs nothing else.
+        lease_workflow(tx, new.id, lease_to, lease, locked=row)
+        return Created(created_snapshot(row, new), Leased(new.id, workflow_history(row, [])))
     snapshot = created_snapshot(insert_standalone(tx, new), new)
     if new.accepts_messages:
         tx.run("open_input", id=new.id, open=INPUT_OPEN)
-    return snapshot
+    return Created(snapshot)
 
 
 def _locked(tx: Tx, execution_id: str) -> Row:

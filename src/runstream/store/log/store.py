@@ -11,7 +11,15 @@ from runstream.store.base import RECOVERY_LIMIT, Store, StoreListener
 from runstream.store.log import executions, keys, reads, retries, tasks, workflows
 from runstream.store.log.database import Backend, Database
 from runstream.store.log.tx import Tx, append
-from runstream.store.records import Activation, Committed, History, Leased, NewExecution, TaskClaim
+from runstream.store.records import (
+    Activation,
+    Committed,
+    Created,
+    History,
+    Leased,
+    NewExecution,
+    TaskClaim,
+)
 
 
 class LogStore(Store):
@@ -33,8 +41,10 @@ class LogStore(Store):
     async def close(self) -> None:
         await self._db.stop()
 
-    async def create_execution(self, new: NewExecution) -> Snapshot:
-        return await self._db.write(executions.create_execution, new)
+    async def create_execution(
+        self, new: NewExecution, *, lease_to: str | None = None, lease: float = 0.0
+    ) -> Created:
+        return await self._db.write(executions.create_execution, new, lease_to, lease)
 
     async def get_snapshot(self, execution_id: str) -> Snapshot:
         return await self._db.read(reads.get_snapshot, execution_id)

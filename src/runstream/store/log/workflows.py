@@ -27,9 +27,10 @@ from runstream.store.records import (
 )
 
 
-def insert_workflow(tx: Tx, new: NewExecution) -> Row:
-    """Create a workflow row, ready for its first activation, with ``WORKFLOW_CREATED``;
-    the row as inserted."""
+def insert_workflow(tx: Tx, new: NewExecution, *, ready: bool = True) -> Row:
+    """Create a workflow row with ``WORKFLOW_CREATED``, ready for its first activation
+    (``ready``: any worker may claim it; else the caller leases it at once); the row as
+    inserted."""
     row = tx.one(
         "insert_execution",
         id=new.id,
@@ -45,7 +46,8 @@ def insert_workflow(tx: Tx, new: NewExecution) -> Row:
     )
     assert row is not None
     tx.emit(new.id, EventType.WORKFLOW_CREATED, workflow_data(row, "PENDING"))
-    tx.wakes.add("workflows")
+    if ready:
+        tx.wakes.add("workflows")
     return row
 
 
