@@ -65,6 +65,27 @@ async def test_one_task_workflow_exact_sequence(open_engine: OpenEngine) -> None
     assert events[-1].is_terminal and events[-1].data["output"] == {"x": 1}
 
 
+async def test_workflows_started_at_once_respect_the_activation_limit(
+    open_engine: OpenEngine,
+) -> None:
+    """A start leases its workflow to this process's worker only into a free slot; the
+    others wait for a claim."""
+    async with open_engine(app, concurrency=2) as engine:
+        runner = engine._runner
+        assert runner is not None
+        free: list[int] = []
+
+        async def start(i: int) -> rs.ExecutionHandle:
+            handle = await engine.start(one_task, i)
+            free.append(runner.free_slots)  # right after a possible adopt
+            return handle
+
+        handles = await asyncio.gather(*(start(i) for i in range(6)))
+        results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 20)
+    assert results == list(range(6))
+    assert min(free) >= 0, free
+
+
 @app.task(retries=2, retry_policy=rs.RetryPolicy(initial_interval=0.05, jitter=0))
 async def flaky(ctx: rs.TaskContext, fail_times: int) -> int:
     if ctx.attempt <= fail_times:

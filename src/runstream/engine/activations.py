@@ -9,11 +9,13 @@ workflows hold neither a worker slot nor, beyond the bounded cache, memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from runstream.engine.attempts import AttemptRunner
@@ -51,6 +53,8 @@ class ActivationRunner:
         self._lease = lease
         self._poll = poll_interval
         self._slots = concurrency
+        self._reserved = 0
+        """Slots held for workflows being created for this worker (``reservation``)."""
         self._active: dict[str, asyncio.Task[None]] = {}
         self._again: dict[str, Leased] = {}
         """Leased again while still activating: activate once more when that ends."""
@@ -67,7 +71,19 @@ class ActivationRunner:
 
     @property
     def free_slots(self) -> int:
-        return self._slots - len(self._active)
+        return self._slots - len(self._active) - self._reserved
+
+    @contextlib.contextmanager
+    def reservation(self) -> Iterator[bool]:
+        """Hold a slot, if one is free, while a workflow is being created for this worker
+        (``adopt`` it before leaving: nothing can take the slot in between); whether one
+        was held."""
+        held = int(self.free_slots > 0 and not self.closing and not self._stopping)
+        self._reserved += held
+        try:
+            yield bool(held)
+        finally:
+            self._reserved -= held
 
     def adopt(self, leased: Leased) -> None:
         """Activate a workflow this worker has leased (claimed, created for it, or leased to
@@ -91,7 +107,7 @@ class ActivationRunner:
         try:
             while True:
                 self._wake.clear()
-                free = self._slots - len(self._active)
+                free = self.free_slots
                 claimed = []
                 if free > 0 and not self.closing:
                     claimed = await self._store.claim_workflows(self._worker_id, free, self._lease)

@@ -243,24 +243,20 @@ class Engine:
         wf = self.app.get_workflow(workflow)
         check(input, "input")
         execution_id = new_id()
+        new = NewExecution(
+            execution_id, org, wf.name, ExecutionType.WORKFLOW, input, trace=tracing.carrier()
+        )
+        if self._runner is None:
+            created = await self.store.create_execution(new)
+            return ExecutionHandle(self, execution_id, created.snapshot)
         # With a free activation slot here, the new workflow is leased to this worker as it
         # is created and activated at once: no claim, no wake-up.
-        runner = self._runner
-        here = runner is not None and runner.free_slots > 0 and not runner.closing
-        created = await self.store.create_execution(
-            NewExecution(
-                execution_id,
-                org,
-                wf.name,
-                ExecutionType.WORKFLOW,
-                input,
-                trace=tracing.carrier(),
-            ),
-            lease_to=self.worker_id if here else None,
-            lease=self._lease,
-        )
-        if runner is not None and created.leased is not None:
-            runner.adopt(created.leased)
+        with self._runner.reservation() as here:
+            created = await self.store.create_execution(
+                new, lease_to=self.worker_id if here else None, lease=self._lease
+            )
+            if created.leased is not None:
+                self._runner.adopt(created.leased)
         return ExecutionHandle(self, execution_id, created.snapshot)
 
     async def start_task(
