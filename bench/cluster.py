@@ -57,25 +57,34 @@ async def _spawn(directory: Path, name: str, args: list[str], env: dict[str, str
     return Server(process, 0, directory)
 
 
-@contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
-    """The URL of a new, empty database, dropped afterwards."""
+def _create_database() -> str:
+    """A new, empty database; its URL."""
     name = f"runstream_bench_{uuid.uuid4().hex[:12]}"
     _admin(f'CREATE DATABASE "{name}"')
     if ASYNC_COMMIT:
         _admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    return ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(url: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """The URL of a new, empty database, dropped afterwards."""
+    url = _create_database()
     try:
-        yield ADMIN.rsplit("/", 1)[0] + "/" + name
+        yield url
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(url)
 
 
 @contextlib.asynccontextmanager
 async def cluster(workers: int, env: Mapping[str, str] | None = None) -> AsyncIterator[Server]:
     """An API process (no worker) and ``workers`` worker processes on a new database; the
     API's ``Server`` (its log is ``server.log``, the workers' ``worker-N.log``)."""
-    database = fresh_database()
-    store = await asyncio.to_thread(database.__enter__)
+    store = await asyncio.to_thread(_create_database)
     processes: list[Server] = []
     try:
         with tempfile.TemporaryDirectory(prefix="runstream-bench-") as tmp:
@@ -99,4 +108,4 @@ async def cluster(workers: int, env: Mapping[str, str] | None = None) -> AsyncIt
             yield api
     finally:
         await asyncio.gather(*(stop(p) for p in processes))
-        await asyncio.to_thread(database.__exit__, None, None, None)
+        await asyncio.to_thread(_drop_database, store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -246,17 +247,15 @@ class Engine:
         new = NewExecution(
             execution_id, org, wf.name, ExecutionType.WORKFLOW, input, trace=tracing.carrier()
         )
-        if self._runner is None:
-            created = await self.store.create_execution(new)
-            return ExecutionHandle(self, execution_id, created.snapshot)
         # With a free activation slot here, the new workflow is leased to this worker as it
         # is created and activated at once: no claim, no wake-up.
-        with self._runner.reservation() as here:
+        runner = self._runner
+        with runner.reservation() if runner else contextlib.nullcontext(False) as here:
             created = await self.store.create_execution(
                 new, lease_to=self.worker_id if here else None, lease=self._lease
             )
-            if created.leased is not None:
-                self._runner.adopt(created.leased)
+            if runner is not None and created.leased is not None:
+                runner.adopt(created.leased)
         return ExecutionHandle(self, execution_id, created.snapshot)
 
     async def start_task(

@@ -252,13 +252,8 @@ class PostgresBackend(Backend):
             | pg_errors.LockNotAvailable,
         )
 
-    def pipeline(
-        self, conn: psycopg.Connection[Any]
-    ) -> contextlib.AbstractContextManager[psycopg.Pipeline]:
-        return self._pipelined_group(conn)
-
     @contextlib.contextmanager
-    def _pipelined_group(self, conn: psycopg.Connection[Any]) -> Iterator[psycopg.Pipeline]:
+    def pipeline(self, conn: psycopg.Connection[Any]) -> Iterator[psycopg.Pipeline]:
         """A group's pipeline. An error that comes back after its ``COMMIT`` succeeded is
         the announcement's: the group is committed and must not run again."""
         self._committed = None
@@ -269,7 +264,7 @@ class PostgresBackend(Backend):
             done = self._committed.pgresult if self._committed is not None else None
             if done is None or done.status != pq.ExecStatus.COMMAND_OK:
                 raise
-            log.warning("a commit went unannounced (%s); other processes poll for it", exc)
+            _unannounced(exc)
 
     def commit(self, conn: psycopg.Connection[Any], events: list[Event], wakes: set[Wake]) -> None:
         """Commit, then announce the commit to every listening process, in the same round
@@ -278,22 +273,22 @@ class PostgresBackend(Backend):
         flush, so the commits of every process would wait for each other's disk writes.
         Nothing uncommitted is ever announced (an aborted pipeline runs nothing after its
         error); a commit whose announcement is lost is found by polling."""
-        payloads: list[str] = []
-        if self.announce and (events or wakes):
-            payloads = encode_hints(self.origin, _positions(events), wakes, events)
+        pipelined = _pipelined(conn)  # if so, it syncs at its end: one round trip for both
+        committed = conn.execute("COMMIT")
+        if pipelined:
+            self._committed = committed
+        if not (self.announce and (events or wakes)):
+            return
+        payloads = encode_hints(self.origin, _positions(events), wakes, events)
         announce = "SELECT " + ", ".join(["pg_notify(%s, %s)"] * len(payloads))
         params = [value for payload in payloads for value in (CHANNEL, payload)]
-        if _pipelined(conn):  # the pipeline syncs at its end: one round trip for both
-            self._committed = conn.execute("COMMIT")
-            if payloads:
-                conn.execute(announce, params)
+        if pipelined:  # an error here surfaces when the pipeline syncs (``pipeline``)
+            conn.execute(announce, params)
             return
-        conn.execute("COMMIT")  # a careful run: one statement at a time
-        if payloads:
-            try:
-                conn.execute(announce, params)
-            except psycopg.Error as exc:
-                log.warning("a commit went unannounced (%s); other processes poll for it", exc)
+        try:  # a careful run: one statement at a time
+            conn.execute(announce, params)
+        except psycopg.Error as exc:
+            _unannounced(exc)
 
     def reset(self, conn: psycopg.Connection[Any]) -> bool:
         if conn.closed:
@@ -303,6 +298,10 @@ class PostgresBackend(Backend):
         except psycopg.Error:
             return not conn.closed
         return True
+
+
+def _unannounced(exc: psycopg.Error) -> None:
+    log.warning("a commit went unannounced (%s); other processes poll for it", exc)
 
 
 def _pipelined(conn: psycopg.Connection[Any]) -> bool:
