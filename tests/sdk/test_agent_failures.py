@@ -4,6 +4,7 @@ other 4xx are not, and a cancelled or timed-out attempt aborts its HTTP request.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 
 import pytest
@@ -162,6 +163,9 @@ async def test_cancelling_stops_the_model_call(
 async def test_a_timed_out_attempt_aborts_its_request(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The first agent run of a process imports pydantic-ai's OpenAI model (over a second
+    # here): the 0.5 s timeout is to cut a model request, not that.
+    await asyncio.to_thread(importlib.import_module, "pydantic_ai.models.openai")
     slow = Reply(text=[f"word{i} " for i in range(100)], delay=0.1)
     async with (
         model_server(monkeypatch, slow, Reply(text=["quick"])) as model,

@@ -21,6 +21,7 @@ thread, so the event loop keeps serving): declaring agents costs nothing, and
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
@@ -127,9 +128,9 @@ class _Runner:
         self.spec = spec
         self._prompt = prompt
         self._takes_input = takes_input
-        self._agents: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Built] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._agents: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Future[_Built]
+        ] = weakref.WeakKeyDictionary()
 
     async def run(self, ctx: AgentSink, input: Any) -> Any:
         """The task function: prompt, stream the run into the log, return the output."""
@@ -174,11 +175,18 @@ class _Runner:
 
     async def _agent(self) -> _Built:
         loop = asyncio.get_running_loop()
-        built = self._agents.get(loop)
-        if built is None:
-            # Importing pydantic-ai and building the model takes a second or more: not on the loop.
-            built = self._agents.setdefault(loop, await asyncio.to_thread(self._build))
-        return built
+        building = self._agents.get(loop)
+        if building is None:
+            # Importing pydantic-ai and building the model takes a second or more: not on the
+            # loop, and once per loop. An attempt that stops waiting (its timeout, a cancel)
+            # leaves the build to the next one; a failed build is tried again next time.
+            building = self._agents[loop] = asyncio.ensure_future(asyncio.to_thread(self._build))
+            building.add_done_callback(functools.partial(self._built, loop))
+        return await asyncio.shield(building)
+
+    def _built(self, loop: asyncio.AbstractEventLoop, building: asyncio.Future[_Built]) -> None:
+        if not building.cancelled() and building.exception() is not None:
+            self._agents.pop(loop, None)
 
     def _build(self) -> _Built:
         from pydantic_ai import Agent
